@@ -1,0 +1,1 @@
+"""The warehouse: metastore, tables, storage formats, partitions, statistics, the columnar cache."""

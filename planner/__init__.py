@@ -1,0 +1,1 @@
+"""Logical plans, optimizer rules, physical planning and compilation to RDDs over Arrow."""

@@ -1,0 +1,1 @@
+"""The long-running query server: PostgreSQL wire protocol over the public API of sql/."""

@@ -1,0 +1,1 @@
+"""Executor backends: where tasks run. The schedulers see only ``ExecutorBackend``."""

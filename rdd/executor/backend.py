@@ -1,0 +1,32 @@
+"""The one interface every executor backend offers the schedulers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from rdd.scheduler.task import Task, TaskOutcome
+
+
+class ExecutorBackend(Protocol):
+    """Runs tasks somewhere and reports each outcome through ``on_done`` exactly once.
+
+    ``preferred`` names the executor holding a cached block the task reads; a backend
+    may honour it. Backends: ``ThreadBackend`` (threads in the driver, ``local[N]``),
+    ``ProcessBackend`` (worker processes, ``local-cluster[N]``); a backend on a cluster
+    engine implements the same five methods.
+    """
+
+    default_parallelism: int
+
+    def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None]) -> None: ...
+
+    def kill(self, task_id: int) -> None: ...
+
+    def remove_rdd(self, rdd_id: int) -> None: ...
+
+    def block_summary(self) -> dict[str, tuple[int, int]]:
+        """Every cached block of every executor: block id -> (memory bytes, disk bytes)."""
+        ...
+
+    def stop(self) -> None: ...

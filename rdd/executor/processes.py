@@ -1,0 +1,221 @@
+"""Tasks in worker processes on this machine: ``local-cluster[N]``.
+
+Each worker is an executor with its own block manager and broadcast cache, running one
+task at a time, so N workers use N cores for Python code the GIL would serialize. Tasks
+travel cloudpickled; shuffle files are on the shared local disk. A worker that dies is
+replaced, and the task it was running is reported as ``ExecutorLost`` (the scheduler
+retries it elsewhere).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import pickle
+import queue
+import secrets
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, Listener
+
+from rdd.executor.serialization import TaskNotSerializable, dumps_task
+from rdd.scheduler.task import ExecutorLost, Task, TaskFailed, TaskOutcome
+
+
+@dataclass(eq=False)
+class _Pending:
+    task: Task
+    preferred: str | None
+    on_done: Callable[[TaskOutcome], None]
+    payload: bytes
+
+
+@dataclass(eq=False)
+class _Worker:
+    executor_id: str
+    process: subprocess.Popen
+    connection: Connection
+    send_lock: threading.Lock = field(default_factory=threading.Lock)
+    running: _Pending | None = None
+    alive: bool = True
+
+    def send(self, message: tuple) -> None:
+        with self.send_lock:
+            self.connection.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+class ProcessBackend:
+    """N worker processes, fed from one queue with a preference for cache locality."""
+
+    def __init__(self, workers: int, local_dir: str, files_dir: str, memory_budget: int) -> None:
+        self.default_parallelism = workers
+        self._local_dir = local_dir
+        self._files_dir = files_dir
+        self._budget = memory_budget
+        self._authkey = secrets.token_bytes(16)
+        self._listener = Listener(family="AF_UNIX", authkey=self._authkey)
+        self._lock = threading.Lock()
+        self._pending: deque[_Pending] = deque()
+        self._workers: dict[str, _Worker] = {}
+        self._ids = itertools.count()
+        self._replies: dict[int, queue.Queue] = {}
+        self._request_ids = itertools.count()
+        self._stopped = False
+        for _ in range(workers):
+            self._start_worker()
+
+    # -- workers ----------------------------------------------------------------------
+
+    def _start_worker(self) -> None:
+        executor_id = f"worker-{next(self._ids)}"
+        env = dict(os.environ)
+        env["LAMNA_WORKER_AUTHKEY"] = self._authkey.hex()
+        env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rdd.executor.worker", str(self._listener.address),
+             executor_id, self._local_dir, self._files_dir, str(self._budget)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+        )
+        connection = self._listener.accept()
+        hello = pickle.loads(connection.recv_bytes())
+        assert hello[0] == "hello" and hello[1] == executor_id, hello
+        worker = _Worker(executor_id, process, connection)
+        with self._lock:
+            self._workers[executor_id] = worker
+        threading.Thread(target=self._read, args=(worker,), name=f"lamna-{executor_id}", daemon=True).start()
+        self._dispatch()
+
+    def worker_pids(self) -> list[int]:
+        with self._lock:
+            return [w.process.pid for w in self._workers.values() if w.alive]
+
+    def _read(self, worker: _Worker) -> None:
+        while True:
+            try:
+                message = pickle.loads(worker.connection.recv_bytes())
+            except (EOFError, OSError):
+                self._worker_died(worker)
+                return
+            if message[0] == "done":
+                with self._lock:
+                    pending, worker.running = worker.running, None
+                outcome = pickle.loads(message[2])
+                if pending is not None:
+                    pending.on_done(outcome)
+                self._dispatch()
+            elif message[0] == "blocks":
+                reply_queue = self._replies.get(message[1])
+                if reply_queue is not None:
+                    reply_queue.put(message[2])
+
+    def _worker_died(self, worker: _Worker) -> None:
+        with self._lock:
+            if not worker.alive:
+                return
+            worker.alive = False
+            self._workers.pop(worker.executor_id, None)
+            pending, worker.running = worker.running, None
+            stopped = self._stopped
+        code = worker.process.wait()
+        if pending is not None:
+            pending.on_done(ExecutorLost(worker.executor_id, f"worker process exited with code {code}"))
+        if not stopped:
+            self._start_worker()
+
+    # -- scheduling -------------------------------------------------------------------
+
+    def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None]) -> None:
+        try:
+            payload = dumps_task(task)
+        except TaskNotSerializable as error:
+            on_done(TaskFailed(error, "", "driver"))
+            return
+        with self._lock:
+            self._pending.append(_Pending(task, preferred, on_done, payload))
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._lock:
+                idle = [w for w in self._workers.values() if w.alive and w.running is None]
+                if not idle or not self._pending:
+                    return
+                worker, item = self._choose(idle)
+                self._pending.remove(item)
+                worker.running = item
+            try:
+                worker.send(("task", item.task.identity.task_id, item.payload))
+            except OSError:
+                self._worker_died(worker)
+
+    def _choose(self, idle: list[_Worker]) -> tuple[_Worker, _Pending]:
+        """Prefer a task whose cached input lives on an idle worker."""
+        idle_ids = {w.executor_id: w for w in idle}
+        for item in self._pending:
+            if item.preferred in idle_ids:
+                return idle_ids[item.preferred], item
+        busy_preferred = {i.preferred for i in self._pending} - set(idle_ids) - {None}
+        for item in self._pending:
+            if item.preferred is None or item.preferred not in busy_preferred:
+                return idle[0], item
+        return idle[0], self._pending[0]
+
+    def kill(self, task_id: int) -> None:
+        with self._lock:
+            for item in list(self._pending):
+                if item.task.identity.task_id == task_id:
+                    self._pending.remove(item)
+            workers = [w for w in self._workers.values()
+                       if w.running is not None and w.running.task.identity.task_id == task_id]
+        for worker in workers:
+            try:
+                worker.send(("kill", task_id))
+            except OSError:
+                pass
+
+    def remove_rdd(self, rdd_id: int) -> None:
+        with self._lock:
+            workers = list(self._workers.values())
+        for worker in workers:
+            try:
+                worker.send(("remove_rdd", rdd_id))
+            except OSError:
+                pass
+
+    def block_summary(self) -> dict[str, tuple[int, int]]:
+        with self._lock:
+            workers = list(self._workers.values())
+        summary: dict[str, tuple[int, int]] = {}
+        for worker in workers:
+            request_id = next(self._request_ids)
+            replies: queue.Queue = queue.Queue()
+            self._replies[request_id] = replies
+            try:
+                worker.send(("blocks", request_id))
+                summary.update(replies.get(timeout=10))
+            except (OSError, queue.Empty):
+                pass
+            finally:
+                self._replies.pop(request_id, None)
+        return summary
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
+            workers = list(self._workers.values())
+        for worker in workers:
+            try:
+                worker.send(("stop",))
+            except OSError:
+                pass
+        for worker in workers:
+            try:
+                worker.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                worker.process.kill()
+        self._listener.close()

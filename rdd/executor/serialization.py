@@ -1,0 +1,89 @@
+"""Serializing tasks for worker processes, with errors that name what could not be pickled."""
+
+from __future__ import annotations
+
+import pickle
+from typing import Any
+
+import cloudpickle
+
+
+class TaskNotSerializable(TypeError):
+    """A task's closure holds an object that cannot be sent to a worker process."""
+
+
+def _find_unpicklable(value: Any, path: str, depth: int = 0) -> str | None:
+    """A dotted path to the innermost object that fails to pickle, if one can be found."""
+    if depth > 6:
+        return None
+    try:
+        cloudpickle.dumps(value)
+        return None
+    except Exception:
+        pass
+    children: list[tuple[str, Any]] = []
+    closure = getattr(value, "__closure__", None)
+    code = getattr(value, "__code__", None)
+    if closure and code is not None:
+        children += [(f"{path} closure variable '{name}'", cell.cell_contents)
+                     for name, cell in zip(code.co_freevars, closure)]
+    if code is not None:
+        module_globals = getattr(value, "__globals__", {})
+        children += [(f"{path} global '{name}'", module_globals[name])
+                     for name in code.co_names if name in module_globals]
+    if isinstance(value, (list, tuple, set, frozenset)):
+        children += [(f"{path}[{i}]", item) for i, item in enumerate(value)]
+    elif isinstance(value, dict):
+        children += [(f"{path}[{key!r}]", item) for key, item in value.items()]
+    elif not isinstance(value, type) and hasattr(value, "__getstate__"):
+        children += [(f"{path}.{name}", item) for name, item in _pickled_state(value)]
+    for child_path, child in children:
+        found = _find_unpicklable(child, child_path, depth + 1)
+        if found is not None:
+            return found
+    return f"{path} ({type(value).__name__}: {value!r:.80})"
+
+
+def _pickled_state(value: Any) -> list[tuple[str, Any]]:
+    """The attributes pickling would actually serialize (honouring ``__getstate__``)."""
+    try:
+        state = value.__getstate__()
+    except Exception:
+        return []
+    if isinstance(state, tuple) and len(state) == 2:
+        merged = {**(state[0] or {}), **(state[1] or {})}
+        return list(merged.items())
+    if isinstance(state, dict):
+        return list(state.items())
+    slots = getattr(type(value), "__slots__", ())
+    if isinstance(state, (list, tuple)) and len(state) == len(slots):
+        return list(zip(slots, state))
+    return []
+
+
+def dumps_task(task: Any) -> bytes:
+    try:
+        return cloudpickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as error:
+        culprit = _find_unpicklable(task, "task") or "task"
+        raise TaskNotSerializable(
+            f"Task not serializable: could not pickle {culprit}: {error}. Functions passed to "
+            "RDD operations run in worker processes, so everything they reference must be "
+            "picklable (create connections, locks and files inside the function)."
+        ) from error
+
+
+def dumps_outcome(outcome: Any) -> bytes:
+    """Pickle a task outcome; a result or exception that cannot travel becomes a clear error."""
+    try:
+        return cloudpickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as error:
+        from rdd.scheduler.task import TaskFailed
+
+        text = getattr(outcome, "traceback_text", "")
+        replacement = TaskFailed(
+            RuntimeError(f"the task's result could not be sent back to the driver: {error}"),
+            text,
+            getattr(outcome, "executor_id", "?"),
+        )
+        return cloudpickle.dumps(replacement)

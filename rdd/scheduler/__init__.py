@@ -1,0 +1,1 @@
+"""Scheduling: the DAG scheduler cuts jobs into stages, task sets retry failed tasks."""

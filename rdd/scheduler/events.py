@@ -1,0 +1,64 @@
+"""Events: what moves a job forward (internal), and what listeners are told (public)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdd.scheduler.task import Task, TaskOutcome
+
+
+# -- the job state machine's inputs ------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class TaskEnded:
+    task: Task
+    outcome: TaskOutcome
+
+
+@dataclass(frozen=True, slots=True)
+class CancelJob:
+    reason: str
+
+
+JobEvent = TaskEnded | CancelJob
+
+
+# -- what listeners (progress bars, status tracker) are told -------------------------------
+
+@dataclass(frozen=True, slots=True)
+class JobStarted:
+    job_id: int
+    group_id: str | None
+    stage_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StageSubmitted:
+    job_id: int
+    stage_id: int
+    attempt: int
+    name: str
+    num_tasks: int
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFinished:
+    job_id: int
+    stage_id: int
+    partition: int
+    succeeded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StageCompleted:
+    job_id: int
+    stage_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobEnded:
+    job_id: int
+    succeeded: bool
+
+
+ListenerEvent = JobStarted | StageSubmitted | TaskFinished | StageCompleted | JobEnded

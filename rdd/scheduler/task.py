@@ -1,0 +1,136 @@
+"""Tasks: the self-contained unit an executor runs, and what comes back from it.
+
+A task carries its stage's RDD chain (narrow dependencies only, down to the sources or
+to shuffled RDDs that read blocks by id), one partition, a function or a shuffle write
+spec, and the map statuses of the shuffles it reads — never the Context or scheduler.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from rdd.base import RDD, Partition
+from rdd.dependency import ShuffleWriteSpec
+from rdd.shuffle import FetchFailed, MapStatus, write_map_output
+from rdd.task_context import TaskContext, TaskKilled
+
+#: How many elements a task consumes between checks for cancellation.
+_CHECK_EVERY = 256
+
+
+def interruptible(iterator: Iterator[Any], context: TaskContext) -> Iterator[Any]:
+    """Pass elements through, stopping with ``TaskKilled`` soon after a cancel."""
+    flag = context.kill_flag
+    for count, element in enumerate(iterator):
+        if not count % _CHECK_EVERY and flag.is_set():
+            context.check_interrupted()
+        yield element
+    context.check_interrupted()
+
+
+@dataclass(frozen=True, slots=True)
+class TaskIdentity:
+    job_id: int
+    stage_id: int
+    stage_attempt: int
+    partition: int
+    attempt: int
+    task_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class ResultTask:
+    """Computes one partition of the job's final RDD and applies the job's function to it."""
+
+    identity: TaskIdentity
+    rdd: RDD
+    split: Partition
+    func: Callable[[Iterator[Any]], Any]
+    shuffle_statuses: dict[int, list[MapStatus]] = field(default_factory=dict)
+
+    def run(self, context: TaskContext) -> Any:
+        return self.func(interruptible(self.rdd.iterator(self.split, context), context))
+
+
+@dataclass(frozen=True, slots=True)
+class ShuffleMapTask:
+    """Computes one partition of a shuffle's parent RDD and writes it as shuffle blocks."""
+
+    identity: TaskIdentity
+    rdd: RDD
+    split: Partition
+    spec: ShuffleWriteSpec
+    shuffle_statuses: dict[int, list[MapStatus]] = field(default_factory=dict)
+
+    def run(self, context: TaskContext) -> MapStatus:
+        records = interruptible(self.rdd.iterator(self.split, context), context)
+        return write_map_output(
+            self.spec,
+            records,
+            self.identity.partition,
+            self.identity.task_id,
+            context.env.shuffle_dir,
+            context.env.executor_id,
+        )
+
+
+Task = ResultTask | ShuffleMapTask
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSucceeded:
+    value: Any
+    accumulator_updates: dict[int, Any]
+    stored_blocks: tuple[str, ...]
+    executor_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFailed:
+    """The user's exception (or a system failure) with the traceback text from the executor."""
+
+    error: BaseException
+    traceback_text: str
+    executor_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskFetchFailed:
+    shuffle_id: int
+    map_id: int
+    message: str
+    executor_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TaskWasKilled:
+    executor_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutorLost:
+    executor_id: str
+    reason: str
+
+
+TaskOutcome = TaskSucceeded | TaskFailed | TaskFetchFailed | TaskWasKilled | ExecutorLost
+
+
+def run_task(task: Task, context: TaskContext) -> TaskOutcome:
+    """Run ``task`` on this thread with ``context`` current; never raises."""
+    executor_id = context.env.executor_id
+    with context:
+        try:
+            value = task.run(context)
+            return TaskSucceeded(
+                value, context.accumulator_updates, tuple(context.stored_blocks), executor_id
+            )
+        except FetchFailed as failure:
+            return TaskFetchFailed(failure.shuffle_id, failure.map_id, str(failure), executor_id)
+        except TaskKilled:
+            return TaskWasKilled(executor_id)
+        except BaseException as error:  # the user's code: reported to the driver, never lost
+            return TaskFailed(error, traceback.format_exc(), executor_id)

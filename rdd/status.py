@@ -1,0 +1,89 @@
+"""PySpark's ``StatusTracker``: jobs and stages as listeners see them, for progress bars."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field, replace
+
+from rdd.scheduler.events import (
+    JobEnded,
+    JobStarted,
+    ListenerEvent,
+    StageCompleted,
+    StageSubmitted,
+    TaskFinished,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JobInfo:
+    jobId: int
+    stageIds: tuple[int, ...]
+    status: str  # RUNNING | SUCCEEDED | FAILED
+    groupId: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StageInfo:
+    stageId: int
+    currentAttemptId: int
+    name: str
+    numTasks: int
+    numActiveTasks: int
+    numCompletedTasks: int
+    numFailedTasks: int
+    completed: bool = False
+
+
+@dataclass
+class StatusTracker:
+    """Keeps the latest state of every job and stage; fed by the Context's listener bus."""
+
+    _jobs: dict[int, JobInfo] = field(default_factory=dict)
+    _stages: dict[int, StageInfo] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def on_event(self, event: ListenerEvent) -> None:
+        with self._lock:
+            match event:
+                case JobStarted(job_id=job_id, group_id=group_id, stage_ids=stage_ids):
+                    self._jobs[job_id] = JobInfo(job_id, stage_ids, "RUNNING", group_id)
+                case StageSubmitted(stage_id=stage_id, attempt=attempt, name=name, num_tasks=n):
+                    self._stages[stage_id] = StageInfo(stage_id, attempt, name, n, n, 0, 0)
+                case TaskFinished(stage_id=stage_id, succeeded=succeeded):
+                    stage = self._stages.get(stage_id)
+                    if stage is not None:
+                        self._stages[stage_id] = replace(
+                            stage,
+                            numActiveTasks=max(0, stage.numActiveTasks - 1),
+                            numCompletedTasks=stage.numCompletedTasks + succeeded,
+                            numFailedTasks=stage.numFailedTasks + (not succeeded),
+                        )
+                case StageCompleted(stage_id=stage_id):
+                    stage = self._stages.get(stage_id)
+                    if stage is not None:
+                        self._stages[stage_id] = replace(stage, completed=True, numActiveTasks=0)
+                case JobEnded(job_id=job_id, succeeded=succeeded):
+                    job = self._jobs.get(job_id)
+                    if job is not None:
+                        self._jobs[job_id] = replace(job, status="SUCCEEDED" if succeeded else "FAILED")
+
+    def getJobIdsForGroup(self, jobGroup: str | None = None) -> list[int]:
+        with self._lock:
+            return [j.jobId for j in self._jobs.values() if j.groupId == jobGroup]
+
+    def getActiveJobsIds(self) -> list[int]:
+        with self._lock:
+            return [j.jobId for j in self._jobs.values() if j.status == "RUNNING"]
+
+    def getActiveStageIds(self) -> list[int]:
+        with self._lock:
+            return [s.stageId for s in self._stages.values() if not s.completed]
+
+    def getJobInfo(self, jobId: int) -> JobInfo | None:
+        with self._lock:
+            return self._jobs.get(jobId)
+
+    def getStageInfo(self, stageId: int) -> StageInfo | None:
+        with self._lock:
+            return self._stages.get(stageId)

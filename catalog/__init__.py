@@ -1,1 +1,22 @@
-"""The warehouse: metastore, tables, storage formats, partitions, statistics, the columnar cache."""
+"""The warehouse: metastore, tables, storage formats, partitions, statistics.
+
+Public surface (what ``sql/`` and ``planner/`` use):
+
+* ``Catalog.open(warehouse=None)`` — the facade (``catalog.catalog``).
+* ``Catalog.scan_source(db, table)`` — a ``catalog.scan.ScanSource`` snapshot.
+* ``Catalog.write(db, table, data, overwrite=, partition=)`` — atomic writes.
+* ``catalog.errors`` — typed errors naming the object.
+* ``catalog.types`` — Hive type text <-> Arrow.
+* ``catalog.model`` — plain-data records (``Table``, ``Column``, ``StorageFormat``, ...).
+
+Layout: ``metastore`` (SQLite), ``formats/`` (one module per file format), ``source``
+(scans), ``writer`` (staging + commit), ``stats`` (ANALYZE), ``files`` (pyarrow.fs).
+"""
+
+from catalog.catalog import DEFAULT_DATABASE, Catalog, PendingWrite, WriteResult
+from catalog.model import EXTERNAL, MANAGED, VIEW, Column, Database, Partition, StorageFormat, Table
+
+__all__ = [
+    "Catalog", "PendingWrite", "WriteResult", "DEFAULT_DATABASE", "Column", "Database",
+    "Partition", "StorageFormat", "Table", "MANAGED", "EXTERNAL", "VIEW",
+]

@@ -1,0 +1,70 @@
+"""What every storage format module provides, and helpers they share.
+
+A format module exposes ``NAME``, ``EXTENSION``, ``SPLITTABLE`` (byte-range splits on
+line ends), ``read(...)`` yielding ``(batch, bad_field_count)`` pairs with exactly the
+requested data columns typed as the table declares, and ``write(...)`` of one file.
+Readers name the file in every error they raise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from catalog.errors import DataFormatError
+from catalog.model import Column, StorageFormat
+
+
+@dataclass(frozen=True, slots=True)
+class ReadRequest:
+    """One split's worth of reading: plain data handed to a format's ``read``."""
+
+    path: str
+    columns: tuple[Column, ...]  # the table's data columns, in table order
+    wanted: tuple[str, ...]  # the data columns to return, in this order
+    storage: StorageFormat
+    start: int = 0
+    length: int | None = None
+    row_groups: tuple[int, ...] | None = None
+    strict: bool = False
+    skip_header_lines: int = 0
+    batch_rows: int = 65536
+
+    def wanted_columns(self) -> list[Column]:
+        by_name = {c.name.lower(): c for c in self.columns}
+        return [by_name[w.lower()] for w in self.wanted]
+
+
+def conform(batch: pa.RecordBatch | pa.Table, columns: Sequence[Column], path: str) -> pa.RecordBatch:
+    """Select ``columns`` from a batch read from ``path`` (case-insensitive), in order,
+    cast to their declared types; columns the file lacks (added by ALTER TABLE) are null.
+    """
+    if isinstance(batch, pa.Table):
+        batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else pa.RecordBatch.from_pylist([], schema=batch.schema)
+    index = {name.lower(): i for i, name in enumerate(batch.schema.names)}
+    arrays = []
+    for c in columns:
+        target = c.arrow_type
+        i = index.get(c.name.lower())
+        if i is None:
+            arrays.append(pa.nulls(batch.num_rows, target))
+            continue
+        arr = batch.column(i)
+        if arr.type != target:
+            try:
+                arr = pc.cast(arr, target)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                raise DataFormatError(
+                    f"column {c.name} holds {arr.type}, which does not convert to {c.type}: {e}",
+                    path, column=c.name,
+                ) from e
+        arrays.append(arr)
+    return pa.RecordBatch.from_arrays(arrays, schema=pa.schema([pa.field(c.name, c.arrow_type) for c in columns]))
+
+
+def empty_batch(columns: Sequence[Column]) -> pa.RecordBatch:
+    schema = pa.schema([pa.field(c.name, c.arrow_type) for c in columns])
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)

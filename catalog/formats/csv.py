@@ -1,0 +1,123 @@
+"""CSV (``STORED AS CSV`` / OpenCSVSerde): quoted fields, read with pyarrow.csv.
+
+Serde properties ``separatorChar`` (default ``,``), ``quoteChar`` (``"``) and
+``escapeChar`` (``\\``) apply. Every field is read as text and then converted to its
+column's type the way delimited text is, so bad fields become NULL and are counted.
+Rows with the wrong number of fields are skipped and counted (strict mode: an error
+naming the line). Complex types are not supported by CSV, as in Hive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.fs as pafs
+
+from catalog.errors import DataFormatError
+from catalog.formats import lines as linesmod
+from catalog.formats.base import ReadRequest
+from catalog.formats.text import rows_only
+from catalog.formats.textconv import parse_column, separators
+from catalog.model import Column, StorageFormat
+from catalog.types import parse_hive_type
+
+NAME = "csv"
+EXTENSION = ".csv"
+SPLITTABLE = True
+
+
+def _chars(storage: StorageFormat) -> tuple[str, str, str]:
+    opts = storage.serde_options
+    sep = opts.get("separatorChar", storage.field_delim if storage.field_delim != "\x01" else ",")
+    return sep, opts.get("quoteChar", '"'), opts.get("escapeChar", "\\")
+
+
+def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch, int]]:
+    data, begin = linesmod.read_range(fs, req.path, req.start, req.length)
+    skip = req.skip_header_lines if req.start == 0 else 0
+    names = [f"c{i}" for i in range(len(req.columns))]
+    positions = {c.name.lower(): i for i, c in enumerate(req.columns)}
+    wanted = req.wanted_columns()
+    sep, quote, esc = _chars(req.storage)
+    skipped = [0]
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        if req.strict:
+            line = linesmod.line_number_at(fs, req.path, begin) + skip + (row.number or 1) - 1
+            raise DataFormatError(
+                f"row has {row.actual_columns} fields, table has {row.expected_columns}",
+                req.path, line,
+            )
+        skipped[0] += 1
+        return "skip"
+
+    if not data.strip():
+        yield _empty(wanted), 0
+        return
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=skip, use_threads=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep, quote_char=quote or False, escape_char=esc or False,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+                include_columns=[names[positions[c.name.lower()]] for c in wanted],
+            ),
+        )
+    except DataFormatError:
+        raise
+    except (pa.ArrowInvalid, OSError) as e:
+        raise DataFormatError(f"malformed CSV: {e}", req.path) from e
+    seps = separators(sep, "\x02", "\x03")
+    arrays = []
+    bad_total = skipped[0]
+    for col in wanted:
+        raw = table.column(names[positions[col.name.lower()]]).combine_chunks()
+        parsed = parse_column(raw, parse_hive_type(col.type), seps, req.storage.null_format)
+        n_bad = int(parsed.bad.sum())
+        if n_bad and req.strict:
+            row = int(np.argmax(parsed.bad > 0))
+            line = linesmod.line_number_at(fs, req.path, begin) + skip + row
+            raise DataFormatError(
+                f"value {raw[row].as_py()!r} is not a valid {col.type}", req.path, line, col.name
+            )
+        bad_total += n_bad
+        arrays.append(parsed.array)
+    if not arrays:
+        yield rows_only(table.num_rows), bad_total
+        return
+    schema = pa.schema([pa.field(c.name, c.arrow_type) for c in wanted])
+    yield pa.RecordBatch.from_arrays(arrays, schema=schema), bad_total
+
+
+def _empty(columns: list[Column]) -> pa.RecordBatch:
+    schema = pa.schema([pa.field(c.name, c.arrow_type) for c in columns])
+    return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+
+
+def write(fs: pafs.FileSystem, path: str, table: pa.Table, columns: tuple[Column, ...], storage: StorageFormat) -> None:
+    for c in columns:
+        if parse_hive_type(c.type).is_complex:
+            raise DataFormatError(f"CSV cannot store complex column {c.name} ({c.type})", path, column=c.name)
+    sep, quote, _ = _chars(storage)
+    # NULL is written as the null format, unquoted, so that it reads back as NULL
+    cols = []
+    for c in columns:
+        arr = table.column(c.name)
+        text = pc.cast(arr, pa.string()) if arr.type != pa.binary() else arr.cast(pa.string())
+        cols.append(pc.fill_null(text, storage.null_format))
+    out_table = pa.table(cols, names=[c.name for c in columns])
+    with fs.open_output_stream(path) as out:
+        pacsv.write_csv(
+            out_table, out,
+            write_options=pacsv.WriteOptions(include_header=False, delimiter=sep, quoting_style="needed"),
+        )

@@ -1,0 +1,240 @@
+"""Atomic writes: per-task file writing into a hidden staging directory, and the
+driver-side commit.
+
+A write has three phases:
+
+1. ``write_task`` (runs in executor tasks, one per input partition): conforms each
+   batch to the table's columns, routes rows to their ``key=value/`` partition
+   directory (dynamic partitions, vectorized with a group-by), and writes bounded-size
+   files under ``<table>/.lamna-staging-<write id>/``. Hidden names are never read.
+2. The commit point, one metastore transaction: the write journal entry turns
+   ``committing`` with the full list of renames, new partitions are registered, stale
+   statistics are dropped and the table's data version moves.
+3. Renames, in an order that any process can redo (``roll_forward``): files being
+   overwritten are moved to a hidden trash directory, staged files into place, then
+   trash and staging are deleted and the journal entry removed.
+
+A writer killed before (2) leaves only its hidden staging directory, removed at the
+next open; killed after (2), the next open rolls the renames forward. Readers snapshot
+the file list only while no commit is in flight (``Catalog.scan_source``), so they see
+all of a write or none of it.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from catalog import formats
+from catalog.errors import WriteError
+from catalog.files import join, resolve
+from catalog.model import DEFAULT_PARTITION, Column, Table, partition_spec_path
+
+STAGING_PREFIX = ".lamna-staging-"
+TRASH_PREFIX = ".lamna-trash-"
+DEFAULT_MAX_ROWS_PER_FILE = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class WriteSpec:
+    """Everything a write task needs, as plain data.
+
+    Incoming batches are positional: the table's data columns, then the dynamic
+    partition columns (the partition columns not given a static value), in order.
+    """
+
+    table: Table
+    write_id: str
+    staging: str  # location of the staging directory
+    static_partition: tuple[tuple[str, str], ...] = ()
+    max_rows_per_file: int = DEFAULT_MAX_ROWS_PER_FILE
+
+    @property
+    def dynamic_columns(self) -> tuple[Column, ...]:
+        static = {k.lower() for k, _ in self.static_partition}
+        return tuple(c for c in self.table.partition_columns if c.name.lower() not in static)
+
+    @property
+    def input_columns(self) -> tuple[Column, ...]:
+        return self.table.columns + self.dynamic_columns
+
+
+@dataclass(frozen=True, slots=True)
+class WrittenFile:
+    partition: tuple[tuple[str, str | None], ...]  # full partition values (strings)
+    name: str
+    rows: int
+    size: int
+
+    @property
+    def rel_dir(self) -> str:
+        return partition_spec_path(self.partition)
+
+
+def new_write_id() -> str:
+    return uuid.uuid4().hex
+
+
+def conform_input(batch: pa.RecordBatch | pa.Table, columns: tuple[Column, ...], table_name: str) -> pa.Table:
+    """Positional batch -> the write's columns, names and types (Hive's implicit casts)."""
+    if isinstance(batch, pa.RecordBatch):
+        batch = pa.Table.from_batches([batch])
+    if batch.num_columns != len(columns):
+        raise WriteError(
+            f"Cannot insert into {table_name}: the query returns {batch.num_columns} column(s), "
+            f"the target expects {len(columns)} ({', '.join(c.name for c in columns)})"
+        )
+    arrays = []
+    for c, arr in zip(columns, batch.columns):
+        target = c.arrow_type
+        if arr.type != target:
+            try:
+                arr = pc.cast(arr, target)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                raise WriteError(
+                    f"Cannot insert into {table_name}: column {c.name} is {c.type} but the value "
+                    f"is {arr.type} and does not convert ({e})"
+                ) from e
+        arrays.append(arr)
+    return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(c.name, c.arrow_type) for c in columns]))
+
+
+def _partition_strings(table: pa.Table, cols: tuple[Column, ...]) -> list[pa.Array]:
+    """Directory text of each dynamic partition value (null -> default partition)."""
+    out = []
+    for c in cols:
+        arr = table.column(c.name).combine_chunks()
+        text = arr.cast(pa.string()) if not pa.types.is_timestamp(arr.type) else pc.strftime(arr, "%Y-%m-%d %H:%M:%S")
+        out.append(pc.fill_null(text, DEFAULT_PARTITION))
+    return out
+
+
+def _route(spec: WriteSpec, table: pa.Table) -> Iterator[tuple[tuple[tuple[str, str | None], ...], pa.Table]]:
+    """Split a conformed input table by partition, dropping dynamic partition columns."""
+    data_names = [c.name for c in spec.table.columns]
+    static = dict((k.lower(), v) for k, v in spec.static_partition)
+    dyn = spec.dynamic_columns
+    if not dyn:
+        values = tuple((c.name, static.get(c.name.lower())) for c in spec.table.partition_columns)
+        yield values, table.select(data_names)
+        return
+    keys = _partition_strings(table, dyn)
+    key_names = [f"__k{i}" for i in range(len(dyn))]
+    indexed = pa.table(keys + [pa.array(np.arange(table.num_rows))], names=key_names + ["__row"])
+    groups = indexed.group_by(key_names, use_threads=False).aggregate([("__row", "list")])
+    for i in range(groups.num_rows):
+        dyn_values = {c.name.lower(): groups.column(k)[i].as_py() for c, k in zip(dyn, key_names)}
+        rows = groups.column("__row_list")[i].values
+        values = tuple(
+            (c.name, static[c.name.lower()] if c.name.lower() in static
+             else (None if dyn_values[c.name.lower()] == DEFAULT_PARTITION else dyn_values[c.name.lower()]))
+            for c in spec.table.partition_columns
+        )
+        yield values, table.take(rows).select(data_names)
+
+
+def write_task(spec: WriteSpec, task_index: int, batches: Iterable[pa.RecordBatch]) -> list[WrittenFile]:
+    """Write one input partition's batches into the staging directory (executor side).
+
+    Module-level and driven only by ``spec`` (plain data), so it pickles into any task.
+    Rows are buffered per output partition and flushed as a file every
+    ``max_rows_per_file`` rows, which bounds both file size and memory.
+    """
+    fmt = formats.get(spec.table.storage.format)
+    fs, staging = resolve(spec.staging)
+    pending: dict[tuple[tuple[str, str | None], ...], list[pa.Table]] = {}
+    counts: dict[tuple[tuple[str, str | None], ...], int] = {}
+    seq = [0]
+    written: list[WrittenFile] = []
+
+    def flush(key: tuple[tuple[str, str | None], ...]) -> None:
+        parts = pending.pop(key, [])
+        counts.pop(key, None)
+        if not parts:
+            return
+        data = pa.concat_tables(parts).combine_chunks()
+        for start in range(0, data.num_rows, spec.max_rows_per_file):
+            chunk = data.slice(start, spec.max_rows_per_file)
+            name = f"part-{spec.write_id[:12]}-{task_index:05d}-{seq[0]:05d}{fmt.EXTENSION}"
+            seq[0] += 1
+            rel = partition_spec_path(key)
+            directory = posixpath.join(staging, rel) if rel else staging
+            fs.create_dir(directory, recursive=True)
+            path = posixpath.join(directory, name)
+            fmt.write(fs, path, chunk, spec.table.columns, spec.table.storage)
+            written.append(WrittenFile(key, name, chunk.num_rows, fs.get_file_info(path).size))
+
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        table = conform_input(batch, spec.input_columns, spec.table.qualified_name)
+        for key, part in _route(spec, table):
+            pending.setdefault(key, []).append(part)
+            counts[key] = counts.get(key, 0) + part.num_rows
+            if counts[key] >= spec.max_rows_per_file:
+                flush(key)
+    for key in list(pending):
+        flush(key)
+    return written
+
+
+def partition_task(spec: WriteSpec, index: int, batches: Iterator[Any]) -> Iterator[list[WrittenFile]]:
+    """``rdd.mapPartitionsWithIndex`` form of ``write_task``."""
+    yield write_task(spec, index, batches)
+
+
+# -- the rename plan and its (idempotent) execution ---------------------------------------
+
+
+def execute_plan(plan: dict[str, Any]) -> None:
+    """Do (or redo) a committed write's renames; safe to repeat after a crash."""
+    trash = plan["trash"]
+    for old in plan["remove"]:
+        fs, path = resolve(old)
+        if fs.get_file_info(path).type.name == "File":
+            tfs, tpath = resolve(join(trash, f"{abs(hash(old)) % 10**12:012d}-{posixpath.basename(path)}"))
+            tfs.create_dir(posixpath.dirname(tpath), recursive=True)
+            fs.move(path, tpath)
+    for src, dst in plan["moves"]:
+        fs, spath = resolve(src)
+        _, dpath = resolve(dst)
+        if fs.get_file_info(spath).type.name == "File":
+            fs.create_dir(posixpath.dirname(dpath), recursive=True)
+            fs.move(spath, dpath)
+    for d in plan.get("create_dirs", []):
+        fs, path = resolve(d)
+        fs.create_dir(path, recursive=True)
+    for d in (trash, plan["staging"]):
+        fs, path = resolve(d)
+        if fs.get_file_info(path).type.name != "NotFound":
+            fs.delete_dir(path)
+    for src in plan.get("delete_after", []):
+        fs, path = resolve(src)
+        if fs.get_file_info(path).type.name == "File":
+            fs.delete_file(path)
+
+
+def staging_location(root: str, write_id: str) -> str:
+    return join(root, STAGING_PREFIX + write_id)
+
+
+def trash_location(root: str, write_id: str) -> str:
+    return join(root, TRASH_PREFIX + write_id)
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,1 @@
+"""Physical planning: strategies, operators over Arrow batches, compilation to RDDs."""

@@ -1,0 +1,1 @@
+"""Optimizer rules: one module each, pure functions ``plan -> plan``."""

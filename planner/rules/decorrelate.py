@@ -1,0 +1,249 @@
+"""Subquery decorrelation: EXISTS / IN / scalar subqueries become joins, never per-row runs.
+
+``WHERE EXISTS (SELECT … WHERE inner.k = outer.k AND …)``  →  semi join on ``inner.k = outer.k``;
+``NOT EXISTS`` → anti join; ``x IN (SELECT y …)`` → semi join on ``x = y``; ``NOT IN`` → a
+null-aware anti join (a NULL in the subquery rejects every row, as SQL requires); a scalar
+subquery → left join with the subquery, its correlated equalities turned into GROUP BY keys
+of its aggregate (so one row per outer key), e.g. TPC-H Q17:
+
+    l_quantity < (SELECT 0.2 * avg(l_quantity) FROM lineitem WHERE l_partkey = p_partkey)
+    →  part ⟕ (SELECT l_partkey, 0.2 * avg(l_quantity) … GROUP BY l_partkey) ON p_partkey = l_partkey
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from planner import logical as L
+from planner import types as T
+from planner.expressions import (AggCall, Call, Column, ColumnRef, Exists, Expr, InSubquery, Literal,
+                                 ScalarSubquery, and_all, column_ids, conjuncts, transform)
+
+
+class DecorrelationError(Exception):
+    """A correlated subquery shape we cannot turn into joins."""
+
+
+def decorrelate(plan: L.LogicalPlan) -> L.LogicalPlan:
+    """Remove every subquery expression from ``plan`` (bottom-up, nested ones first)."""
+    return L.transform_up(plan, _decorrelate_node)
+
+
+def _decorrelate_node(node: L.LogicalPlan) -> L.LogicalPlan:
+    match node:
+        case L.Filter():
+            if not _has_sub(node.condition):
+                return node
+            plan = node.input
+            keep: list[Expr] = []
+            for c in conjuncts(node.condition):
+                plan, c2 = _rewrite_conjunct(plan, c)
+                if c2 is not None:
+                    keep.append(c2)
+            out_cols = node.input.schema
+            cond = and_all(keep)
+            if cond is not None:
+                plan = L.Filter(input=plan, condition=cond)
+            if plan.schema != out_cols:
+                plan = L.Project(input=plan, exprs=tuple((c, c.ref()) for c in out_cols))
+            return plan
+        case L.Project():
+            if not any(_has_sub(e) for _, e in node.exprs):
+                return node
+            plan = node.input
+            exprs = []
+            for col, e in node.exprs:
+                plan, e2 = _rewrite_scalars(plan, e)
+                exprs.append((col, e2))
+            return L.Project(input=plan, exprs=tuple(exprs))
+        case L.Join() if node.condition is not None and _has_sub(node.condition):
+            raise DecorrelationError("subqueries in JOIN ... ON are not supported")
+        case L.Aggregate() if any(_has_sub(e) for e in L.expressions(node)):
+            raise DecorrelationError("subqueries inside aggregate arguments are not supported")
+        case L.Sort() if any(_has_sub(e) for e in L.expressions(node)):
+            raise DecorrelationError("subqueries in ORDER BY are not supported")
+    return node
+
+
+def _has_sub(e: Expr) -> bool:
+    from planner.expressions import SUBQUERIES, walk
+    return any(isinstance(x, SUBQUERIES) for x in walk(e))
+
+
+def _rewrite_conjunct(plan: L.LogicalPlan, c: Expr) -> tuple[L.LogicalPlan, Expr | None]:
+    negated = False
+    inner = c
+    if isinstance(c, Call) and c.name == "not" and isinstance(c.args[0], (Exists, InSubquery)):
+        negated, inner = True, c.args[0]
+    match inner:
+        case Exists():
+            sub, preds = pull_up(decorrelate(inner.plan), _outer_ids(inner.plan))
+            return L.Join(left=plan, right=sub, kind="anti" if negated else "semi",
+                          condition=and_all(preds)), None
+        case InSubquery():
+            plan, arg = _rewrite_scalars(plan, inner.arg)
+            subplan = decorrelate(inner.plan)
+            sub, preds = pull_up(subplan, _outer_ids(inner.plan))
+            eq = Call("eq", (arg, subplan.schema[0].ref()), T.BOOL)
+            return L.Join(left=plan, right=sub, kind="anti" if negated else "semi",
+                          condition=and_all([eq] + preds), null_aware=negated), None
+    if _has_sub(c):
+        return _rewrite_scalars_or_marks(plan, c)
+    return plan, c
+
+
+def _rewrite_scalars_or_marks(plan: L.LogicalPlan, e: Expr) -> tuple[L.LogicalPlan, Expr]:
+    """Subqueries nested in OR/CASE: EXISTS/IN become a left join with a marker column."""
+    holder = {"plan": plan}
+
+    def fn(x: Expr) -> Expr | None:
+        if isinstance(x, (Exists, InSubquery)) and not (isinstance(x, InSubquery) and _has_sub(x.arg)):
+            sub_plan = decorrelate(x.plan)
+            sub, preds = pull_up(sub_plan, _outer_ids(x.plan))
+            if isinstance(x, InSubquery):
+                preds = [Call("eq", (x.arg, sub_plan.schema[0].ref()), T.BOOL)] + preds
+            # marker: distinct correlation keys of the subquery joined back
+            mark = Column(_fresh_id(holder["plan"], sub), "_mark", T.BOOL)
+            sub = L.Project(input=sub, exprs=tuple((c, c.ref()) for c in sub.schema) + ((mark, Literal(True, T.BOOL)),))
+            holder["plan"] = L.Join(left=holder["plan"], right=_semi_marker(sub, preds, mark),
+                                    kind="left", condition=and_all(preds))
+            return Call("is_not_null", (mark.ref(),), T.BOOL)
+        return None
+    e2 = transform(e, fn)
+    plan2, e3 = _rewrite_scalars(holder["plan"], e2)
+    if isinstance(e3, Call) and False:
+        pass
+    return plan2, e3
+
+
+def _semi_marker(sub: L.LogicalPlan, preds: list[Expr], mark: Column) -> L.LogicalPlan:
+    # Distinct on the columns the predicates read, so the left join does not duplicate rows.
+    ids = set()
+    for p in preds:
+        ids |= column_ids(p)
+    keys = tuple((c, c.ref()) for c in sub.schema if c.id in ids)
+    aggs = ((mark, _MARK_AGG(mark)),)
+    if not keys:
+        return L.Limit(input=sub, limit=1)
+    agg_col = Column(mark.id, mark.name, T.BOOL)
+    return L.Aggregate(input=sub, keys=keys, aggregates=((agg_col, AggCall("max", (mark.ref(),), False, T.BOOL)),))
+
+
+def _MARK_AGG(mark: Column) -> AggCall:
+    return AggCall("max", (mark.ref(),), False, T.BOOL)
+
+
+_ID_BASE = [10_000_000]
+
+
+def _fresh_id(*plans: L.LogicalPlan) -> int:
+    used = set()
+    for p in plans:
+        used |= set(L.produced_ids(p))
+    _ID_BASE[0] += 1
+    while _ID_BASE[0] in used:
+        _ID_BASE[0] += 1
+    return _ID_BASE[0]
+
+
+def _rewrite_scalars(plan: L.LogicalPlan, e: Expr) -> tuple[L.LogicalPlan, Expr]:
+    holder = {"plan": plan}
+
+    def fn(x: Expr) -> Expr | None:
+        if isinstance(x, ScalarSubquery):
+            sub_plan = decorrelate(x.plan)
+            outer = _outer_ids(x.plan)
+            sub, preds = pull_up(sub_plan, outer)
+            value = sub_plan.schema[0]
+            holder["plan"] = L.Join(left=holder["plan"], right=sub, kind="left",
+                                    condition=and_all(preds))
+            ref: Expr = value.ref()
+            if preds and _is_count(sub_plan, value):
+                ref = Call("coalesce", (ref, Literal(0, T.INT64)), T.INT64)
+            return ref
+        if isinstance(x, (Exists, InSubquery)):
+            p2, e2 = _rewrite_scalars_or_marks(holder["plan"], x)
+            holder["plan"] = p2
+            return e2
+        return None
+    out = transform(e, fn)
+    return holder["plan"], out
+
+
+def _is_count(plan: L.LogicalPlan, col: Column) -> bool:
+    while isinstance(plan, L.Project):
+        src = next((x for c, x in plan.exprs if c == col), None)
+        if not isinstance(src, ColumnRef):
+            return False
+        col, plan = src.column, plan.input
+    if isinstance(plan, L.Aggregate):
+        a = next((a for c, a in plan.aggregates if c == col), None)
+        return a is not None and a.name == "count"
+    return False
+
+
+def _outer_ids(plan: L.LogicalPlan) -> frozenset[int]:
+    return L.free_column_ids(plan)
+
+
+def pull_up(plan: L.LogicalPlan, outer: frozenset[int]) -> tuple[L.LogicalPlan, list[Expr]]:
+    """Remove predicates that read ``outer`` columns from ``plan``; return them to the caller.
+
+    The plan is widened so the inner columns those predicates read stay visible at its root.
+    """
+    if not outer or not (L.free_column_ids(plan) & outer):
+        return plan, []
+    match plan:
+        case L.Filter():
+            inp, preds = pull_up(plan.input, outer)
+            local, corr = [], []
+            for c in conjuncts(plan.condition):
+                (corr if column_ids(c) & outer else local).append(c)
+            cond = and_all(local)
+            new = L.Filter(input=inp, condition=cond) if cond is not None else inp
+            return new, preds + corr
+        case L.Project():
+            inp, preds = pull_up(plan.input, outer)
+            for _, e in plan.exprs:
+                if column_ids(e) & outer:
+                    raise DecorrelationError("correlated column in a subquery's SELECT list")
+            need = set()
+            for p in preds:
+                need |= column_ids(p) - outer
+            have = {c.id for c, _ in plan.exprs}
+            extra = tuple((c, c.ref()) for c in inp.schema if c.id in need and c.id not in have)
+            return L.Project(input=inp, exprs=plan.exprs + extra), preds
+        case L.Aggregate():
+            inp, preds = pull_up(plan.input, outer)
+            if plan.grouping_sets is not None:
+                raise DecorrelationError("correlated subquery with GROUPING SETS")
+            keys = list(plan.keys)
+            have = {c.id for c, _ in keys}
+            for p in preds:
+                inner_ids = column_ids(p) - outer
+                if not (isinstance(p, Call) and p.name == "eq"):
+                    raise DecorrelationError(f"correlated predicate {p} under an aggregate must be an equality")
+                for c in inp.schema:
+                    if c.id in inner_ids and c.id not in have:
+                        keys.append((c, c.ref()))
+                        have.add(c.id)
+                if inner_ids - have:
+                    raise DecorrelationError(f"correlated predicate {p} reads computed columns")
+            return replace(plan, input=inp, keys=tuple(keys)), preds
+        case L.Join() if plan.kind in ("inner", "cross"):
+            left, lp = pull_up(plan.left, outer)
+            right, rp = pull_up(plan.right, outer)
+            return replace(plan, left=left, right=right), lp + rp
+        case L.Join() if plan.kind in ("left", "semi", "anti"):
+            if L.free_column_ids(plan.right) & outer:
+                raise DecorrelationError("correlation inside the right side of an outer/semi join")
+            left, lp = pull_up(plan.left, outer)
+            return replace(plan, left=left), lp
+        case L.Sort():
+            return pull_up(plan.input, outer)
+        case L.Limit():
+            inp, preds = pull_up(plan.input, outer)
+            if preds and plan.limit is not None:
+                raise DecorrelationError("LIMIT in a correlated subquery is not supported")
+            return replace(plan, input=inp), preds
+    raise DecorrelationError(f"cannot decorrelate subquery through {plan.explain_line()}")

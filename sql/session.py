@@ -1,0 +1,378 @@
+"""A session: settings, registered tables and UDFs, and statement dispatch.
+
+``execute(sql)`` parses each statement with sqlglot (hive dialect). Non-queries go to
+``sql.statements.execute_statement`` (DDL/DML, owned by the catalog side) when that
+module is present; queries (and anything it returns ``None`` for) are bound, optimized,
+planned and compiled here. The session implements the ``StatementSession`` protocol:
+``catalog``, ``current_database``, ``settings``, ``rdd_context``, ``run_query``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError as SqlglotParseError
+
+from catalog.scan import ScanSource
+from planner import logical as L
+from planner import types as T
+from planner.optimizer import optimize
+from planner.physical.compile import Compiler
+from planner.physical.plan import Planner, PlannerConfig, explain as explain_physical
+from planner.rules.decorrelate import DecorrelationError
+from planner.sources import ArrowTableSource
+from sql import errors as E
+from sql.binder import Binder, Udf, ViewDef, sql_type
+
+_QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery, exp.Values)
+
+
+@dataclass
+class QueryOutput:
+    """A planned query: result schema (user names), its RDD, and a streaming reader."""
+
+    schema: pa.Schema
+    rdd: Any
+    logical: L.LogicalPlan | None = None
+    optimized: L.LogicalPlan | None = None
+    physical: Any = None
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        names = self.schema.names
+        for b in self.rdd.toLocalIterator():
+            if b.num_rows == 0:
+                continue
+            if b.num_columns != len(names):
+                continue
+            cols = [c if c.type == f.type else c.cast(f.type) for c, f in zip(b.columns, self.schema)]
+            yield pa.RecordBatch.from_arrays(cols, schema=self.schema)
+
+
+@dataclass
+class Result:
+    """What ``Session.execute`` returns: a row source (``schema`` set) or a row count."""
+
+    schema: pa.Schema | None
+    _batches: Any = None
+    rowcount: int | None = None
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        if self._batches is None:
+            return iter(())
+        return iter(self._batches()) if callable(self._batches) else iter(self._batches)
+
+
+def _import_statements() -> Any:
+    try:
+        from sql import statements
+    except ImportError:
+        return None
+    return statements if hasattr(statements, "execute_statement") else None
+
+
+class _Tables:
+    """Name resolution: temporary views and registered Arrow tables, then the catalog."""
+
+    def __init__(self, session: Session) -> None:
+        self.s = session
+
+    def lookup(self, parts: tuple[str, ...]) -> ScanSource | ViewDef | None:
+        s = self.s
+        if len(parts) == 1 and parts[0] in s.temp_views:
+            return s.temp_views[parts[0]]
+        if len(parts) == 1 and parts[0] in s.registered:
+            return s.registered[parts[0]]
+        cat = s.catalog
+        if cat is None:
+            return None
+        db, name = (parts[0], parts[1]) if len(parts) == 2 else (s.current_database, parts[-1])
+        for meth in ("resolve_relation", "lookup_relation"):
+            fn = getattr(cat, meth, None)
+            if fn is not None:
+                try:
+                    found = fn(db, name)
+                except Exception:
+                    found = None
+                if found is None:
+                    return None
+                return self._convert(found, name)
+        for meth in ("scan_source", "source", "get_source"):
+            fn = getattr(cat, meth, None)
+            if fn is not None:
+                try:
+                    return fn(db, name)
+                except Exception:
+                    return None
+        return None
+
+    def _convert(self, found: Any, name: str) -> ScanSource | ViewDef | None:
+        if isinstance(found, (ViewDef,)) or isinstance(found, ScanSource):
+            return found
+        text = getattr(found, "view_text", None) or getattr(found, "sql", None)
+        if isinstance(text, str):
+            q = sqlglot.parse_one(text, read="hive")
+            cols = getattr(found, "column_names", None)
+            return ViewDef(name, q, tuple(cols) if cols else None)
+        return found
+
+    def names(self) -> list[str]:
+        out = list(self.s.registered) + list(self.s.temp_views)
+        cat = self.s.catalog
+        if cat is not None:
+            for meth in ("list_tables", "table_names"):
+                fn = getattr(cat, meth, None)
+                if fn is not None:
+                    try:
+                        out += list(fn(self.s.current_database))
+                    except Exception:
+                        pass
+                    break
+        return out
+
+
+class Session:
+    def __init__(self, warehouse: str | None = None, master: str | None = None,
+                 settings: dict[str, str] | None = None, catalog: Any = None,
+                 rdd_context: Any = None) -> None:
+        self.settings: dict[str, str] = {k: str(v) for k, v in (settings or {}).items()}
+        self.current_database = "default"
+        self.registered: dict[str, ScanSource] = {}
+        self.temp_views: dict[str, ViewDef] = {}
+        self.udfs: dict[str, Udf] = {}
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._own_context = rdd_context is None
+        self._master = master
+        self._ctx = rdd_context
+        self.catalog = catalog
+        self.warehouse = warehouse
+        if catalog is None and warehouse is not None:
+            self.catalog = _open_catalog(warehouse)
+        self._statements = _import_statements()
+
+    # -- StatementSession protocol
+    @property
+    def rdd_context(self) -> Any:
+        if self._ctx is None:
+            from rdd import Context
+            self._ctx = Context(self._master or self.settings.get("lamna.master", "local[2]"), "lamna")
+        return self._ctx
+
+    def run_query(self, query: exp.Expression) -> QueryOutput:
+        return self.plan_query(query)
+
+    # -- registration
+    def register_arrow(self, name: str, table: pa.Table, rows_per_split: int = 1_000_000) -> None:
+        if isinstance(table, pa.RecordBatch):
+            table = pa.Table.from_batches([table])
+        self.registered[name.lower()] = ArrowTableSource(table, rows_per_split=rows_per_split, name=name)
+
+    def register_source(self, name: str, source: ScanSource) -> None:
+        self.registered[name.lower()] = source
+
+    def register_udf(self, name: str, fn: Any, return_type: Any) -> None:
+        t = return_type
+        if isinstance(t, str):
+            t = sql_type(exp.DataType.build(t, dialect="hive"))
+        self.udfs[name.lower()] = Udf(name.lower(), fn, t)
+
+    def close(self) -> None:
+        if self._own_context and self._ctx is not None:
+            try:
+                self._ctx.stop()
+            except Exception:
+                pass
+            self._ctx = None
+
+    # -- execution
+    def execute(self, sql: str) -> Result:
+        """Run every statement in ``sql``; the last one's result is returned."""
+        result = Result(schema=None, rowcount=-1)
+        for text in split_statements(sql):
+            result = self._execute_one(text)
+        return result
+
+    def _execute_one(self, text: str) -> Result:
+        m = re.match(r"^\s*explain(\s+(extended|formatted|logical|codegen))?\s+(.*)$", text, re.I | re.S)
+        if m:
+            return self._explain(m.group(3), (m.group(2) or "").lower())
+        m = re.match(r"^\s*set(\s+(.*))?$", text, re.I | re.S)
+        if m and self._statements is None:
+            return self._set(m.group(2))
+        try:
+            stmts = sqlglot.parse(text, read="hive")
+        except SqlglotParseError as ex:
+            errs = ex.errors[0] if ex.errors else {}
+            raise E.ParseError(f"syntax error: {errs.get('description', str(ex))}",
+                               errs.get("line"), errs.get("col")) if False else \
+                E.ParseError(_parse_message(ex)) from None
+        stmt = stmts[0] if stmts else None
+        if stmt is None:
+            return Result(schema=None, rowcount=-1)
+        if isinstance(stmt, _QUERY_TYPES):
+            return self._query_result(stmt)
+        if self._statements is not None:
+            res = self._statements.execute_statement(stmt, text, self)
+            if res is not None:
+                return _adapt_statement_result(res)
+        return self._builtin_statement(stmt, text)
+
+    def _query_result(self, stmt: exp.Expression) -> Result:
+        out = self.plan_query(stmt)
+        return Result(schema=out.schema, _batches=out.batches)
+
+    def _set(self, body: str | None) -> Result:
+        if not body:
+            rows = sorted(self.settings.items())
+            schema = pa.schema([("key", pa.string()), ("value", pa.string())])
+            t = pa.table({"key": [k for k, _ in rows], "value": [v for _, v in rows]}, schema=schema)
+            return Result(schema=schema, _batches=t.to_batches())
+        if "=" in body:
+            k, v = body.split("=", 1)
+            self.settings[k.strip()] = v.strip().rstrip(";").strip()
+            return Result(schema=None, rowcount=-1)
+        k = body.strip()
+        schema = pa.schema([("key", pa.string()), ("value", pa.string())])
+        t = pa.table({"key": [k], "value": [self.settings.get(k, "<undefined>")]}, schema=schema)
+        return Result(schema=schema, _batches=t.to_batches())
+
+    def _builtin_statement(self, stmt: exp.Expression, text: str) -> Result:
+        """Session-local statements that need no catalog: temporary views, USE, SET."""
+        if isinstance(stmt, exp.Create) and (stmt.args.get("kind") or "").upper() == "VIEW":
+            name = stmt.this.this.name.lower() if isinstance(stmt.this, exp.Schema) else stmt.this.name.lower()
+            cols = None
+            if isinstance(stmt.this, exp.Schema):
+                cols = tuple(c.name for c in stmt.this.expressions)
+            q = stmt.expression
+            self.plan_query(q)  # validate now, as Hive does
+            if name in self.temp_views and not stmt.args.get("replace"):
+                raise E.ProgrammingError(f"view {name} already exists")
+            self.temp_views[name] = ViewDef(name, q, cols)
+            return Result(schema=None, rowcount=-1)
+        if isinstance(stmt, exp.Drop) and (stmt.args.get("kind") or "").upper() == "VIEW":
+            name = stmt.this.name.lower()
+            if name not in self.temp_views and not stmt.args.get("exists"):
+                raise E.ProgrammingError(f"view {name} does not exist")
+            self.temp_views.pop(name, None)
+            return Result(schema=None, rowcount=-1)
+        if isinstance(stmt, exp.Use):
+            self.current_database = stmt.this.name.lower()
+            return Result(schema=None, rowcount=-1)
+        if isinstance(stmt, exp.Set) or text.strip().lower().startswith("set"):
+            m = re.match(r"^\s*set(\s+(.*))?$", text, re.I | re.S)
+            return self._set(m.group(2) if m else None)
+        raise E.NotSupportedError(f"statement not supported without the catalog: {text.strip()[:60]}")
+
+    # -- planning
+    def bind(self, stmt: exp.Expression) -> tuple[L.LogicalPlan, list[str]]:
+        binder = Binder(_Tables(self), self.udfs, self._ids)
+        return binder.bind_query(stmt)
+
+    def plan_query(self, stmt: exp.Expression) -> QueryOutput:
+        with self._lock:
+            logical, names = self.bind(stmt)
+            disabled = frozenset(x.strip() for x in self.settings.get("lamna.optimizer.disabled_rules", "").split(",") if x.strip())
+            try:
+                optimized = optimize(logical, disabled)
+            except DecorrelationError as ex:
+                raise E.NotSupportedError(str(ex)) from None
+            ctx = self.rdd_context
+            config = PlannerConfig.from_settings(self.settings, int(getattr(ctx, "defaultParallelism", 2) or 2))
+            physical = Planner(config).plan(optimized)
+            rdd = Compiler(ctx).compile(physical)
+        fields = [pa.field(n, c.type if c.type != T.NULL else pa.null()) for n, c in zip(names, optimized.schema)]
+        return QueryOutput(schema=pa.schema(fields), rdd=rdd, logical=logical, optimized=optimized,
+                           physical=physical)
+
+    def _explain(self, body: str, mode: str) -> Result:
+        stmts = sqlglot.parse(body, read="hive")
+        stmt = stmts[0]
+        out = self.plan_query(stmt)
+        parts = []
+        if mode == "extended":
+            parts += ["== Parsed Logical Plan ==", L.explain(out.logical), ""]
+        parts += ["== Optimized Logical Plan ==", L.explain(out.optimized), "",
+                  "== Physical Plan ==", explain_physical(out.physical)]
+        if mode == "extended":
+            parts += ["", "== RDD Stages ==", out.rdd.toDebugString()]
+        text = "\n".join(parts)
+        schema = pa.schema([("plan", pa.string())])
+        return Result(schema=schema, _batches=[pa.record_batch([pa.array([text])], schema=schema)])
+
+
+def _parse_message(ex: SqlglotParseError) -> str:
+    if ex.errors:
+        e = ex.errors[0]
+        return f"syntax error: {e.get('description')} (line {e.get('line')}:{e.get('col')})"
+    return f"syntax error: {ex}"
+
+
+def _adapt_statement_result(res: Any) -> Result:
+    schema = getattr(res, "schema", None)
+    if schema is not None:
+        b = getattr(res, "batches", None)
+        table = getattr(res, "table", None)
+        if b is None and table is not None:
+            return Result(schema=schema, _batches=table.to_batches())
+        return Result(schema=schema, _batches=b)
+    return Result(schema=None, rowcount=getattr(res, "rowcount", -1))
+
+
+def _open_catalog(warehouse: str) -> Any:
+    try:
+        import catalog as C
+    except ImportError:
+        return None
+    for name in ("open_catalog", "Catalog"):
+        fn = getattr(C, name, None)
+        if fn is not None:
+            try:
+                return fn(warehouse)
+            except Exception:
+                return None
+    return None
+
+
+def split_statements(sql: str) -> list[str]:
+    """Split on top-level semicolons (not inside quotes or comments)."""
+    out, cur = [], []
+    i, n = 0, len(sql)
+    while i < n:
+        ch = sql[i]
+        if ch in ("'", '"', "`"):
+            j = i + 1
+            while j < n and sql[j] != ch:
+                j += 2 if sql[j] == "\\" else 1
+            cur.append(sql[i:j + 1])
+            i = j + 1
+            continue
+        if sql.startswith("--", i):
+            j = sql.find("\n", i)
+            j = n if j < 0 else j
+            i = j
+            continue
+        if sql.startswith("/*", i) and not sql.startswith("/*+", i):
+            j = sql.find("*/", i + 2)
+            i = n if j < 0 else j + 2
+            continue
+        if ch == ";":
+            s = "".join(cur).strip()
+            if s:
+                out.append(s)
+            cur = []
+            i += 1
+            continue
+        cur.append(ch)
+        i += 1
+    s = "".join(cur).strip()
+    if s:
+        out.append(s)
+    return out

@@ -1,0 +1,99 @@
+"""ANALYZE ... COMPUTE STATISTICS [FOR COLUMNS], MSCK REPAIR TABLE, SET and RESET."""
+
+from __future__ import annotations
+
+import re
+
+from sqlglot import exp
+
+from sql.statements.common import Ctx, StatementResult, partition_spec, result_table, table_name
+from sql.statements.errors import located
+from sql.statements.tokens import Tokens
+
+
+def analyze(ctx: Ctx, node: exp.Analyze) -> StatementResult:
+    tables = node.args.get("tables") or [node.this]
+    target = tables[0]
+    db, name = table_name(ctx, target)
+    spec = partition_spec(ctx, node.args.get("partition"), allow_dynamic=True)
+    stats = node.args.get("expression")
+    if not isinstance(stats, exp.AnalyzeStatistics) or (stats.args.get("kind") or "").upper() != "COMPUTE":
+        raise ctx.error("Only ANALYZE TABLE ... COMPUTE STATISTICS [FOR COLUMNS ...] is supported", node)
+    for_columns = "FOR COLUMNS" in str(stats.this or "").upper()
+    columns = [c.name for c in stats.expressions] if for_columns else None
+    if str(stats.this or "").upper() == "NOSCAN":
+        for_columns = False
+    with located(ctx.pos(target)):
+        result = ctx.catalog.analyze(db, name, partition=spec, columns=columns or None, for_columns=for_columns)
+    rows = sum(r.row_count for r in result.values())
+    return StatementResult(message=f"Statistics of {db}.{name}: {rows} row(s) in {len(result)} partition(s) analyzed")
+
+
+def msck(ctx: Ctx, toks: Tokens) -> StatementResult:
+    toks.expect("MSCK")
+    toks.accept("REPAIR")
+    toks.expect("TABLE")
+    name = toks.qualified_name()
+    mode = "ADD"
+    if toks.accept("ADD", "PARTITIONS"):
+        mode = "ADD"
+    elif toks.accept("SYNC", "PARTITIONS"):
+        mode = "SYNC"
+    elif toks.accept("DROP", "PARTITIONS"):
+        mode = "DROP"
+    toks.expect_end()
+    with located(toks.position(name.offset)):
+        db = name.db or ctx.session.current_database
+        added = ctx.catalog.repair_table(db, name.name) if mode in ("ADD", "SYNC") else []
+        dropped = _drop_missing(ctx, db, name.name) if mode in ("DROP", "SYNC") else []
+    lines = [f"Partitions not in metastore:\t{name.name}:{s}" for s in added]
+    lines += [f"Partitions missing from filesystem:\t{name.name}:{s}" for s in dropped]
+    return StatementResult(result_table(["result"], [(x,) for x in lines]),
+                           message=f"Repaired {name.text}: {len(added)} added, {len(dropped)} dropped")
+
+
+def _drop_missing(ctx: Ctx, db: str, name: str) -> list[str]:
+    from catalog.files import exists, resolve
+
+    gone = []
+    for p in ctx.catalog.list_partitions(db, name):
+        fs, path = resolve(p.location)
+        if not exists(fs, path):
+            ctx.catalog.drop_partitions(db, name, list(p.values), if_exists=True)
+            gone.append(p.spec)
+    return gone
+
+
+_SET_RE = re.compile(r"^\s*SET\s*(?P<rest>.*?)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
+
+
+def set_text(ctx: Ctx, text: str) -> StatementResult:
+    """SET | SET -v | SET key | SET key=value (value is the raw rest of the line, as Hive)."""
+    m = _SET_RE.match(text)
+    rest = m.group("rest") if m else ""
+    settings = ctx.session.settings
+    if rest in ("", "-v"):
+        rows = sorted(settings.items())
+        return StatementResult(result_table(["key", "value"], rows))
+    if "=" not in rest:
+        key = rest.strip()
+        value = settings.get(key)
+        return StatementResult(result_table(["key", "value"], [(key, value if value is not None else "<undefined>")]))
+    key, value = rest.split("=", 1)
+    key, value = key.strip(), value.strip()
+    if not key or any(ch.isspace() for ch in key):
+        from sql.statements.errors import StatementError
+
+        raise StatementError(f"Invalid SET key {key!r}", 1, text.upper().find("SET") + 5)
+    settings[key] = value
+    return StatementResult()
+
+
+def reset(ctx: Ctx, toks: Tokens) -> StatementResult:
+    toks.expect("RESET")
+    if toks.at_end():
+        ctx.session.settings.clear()
+        return StatementResult()
+    key = toks.rest_text()
+    ctx.session.settings.pop(key, None)
+    return StatementResult()

@@ -188,8 +188,20 @@ def _match_multiset(
                 del unmatched[j]
                 break
         else:
-            shown = ", ".join(_fmt(v) for v in e)
-            raise _Mismatch(f"{where}: expected row ({shown}) is missing or differs")
+            raise _Mismatch(f"{where}: {_explain(kinds, names, e, unmatched)}")
+
+
+def _explain(kinds: Sequence[str], names: Sequence[str], e: tuple, candidates: list[tuple]) -> str:
+    """Why `e` has no partner: the first difference from the closest candidate row."""
+    shown = ", ".join(_fmt(v) for v in e)
+    if not candidates:
+        return f"expected row ({shown}) is missing"
+
+    def distance(a: tuple) -> int:
+        return sum(not _equal(k, x, y) for k, x, y in zip(kinds, e, a))
+
+    closest = min(candidates, key=distance)
+    return _row_diff(kinds, names, e, closest) or f"expected row ({shown}) is missing"
 
 
 def _compare_ordered(

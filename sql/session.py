@@ -90,28 +90,18 @@ class _Tables:
             return s.temp_views[parts[0]]
         if len(parts) == 1 and parts[0] in s.registered:
             return s.registered[parts[0]]
-        cat = s.catalog
+        cat = s.catalog_if_open()
         if cat is None:
             return None
-        db, name = (parts[0], parts[1]) if len(parts) == 2 else (s.current_database, parts[-1])
-        for meth in ("resolve_relation", "lookup_relation"):
-            fn = getattr(cat, meth, None)
-            if fn is not None:
-                try:
-                    found = fn(db, name)
-                except Exception:
-                    found = None
-                if found is None:
-                    return None
-                return self._convert(found, name)
-        for meth in ("scan_source", "source", "get_source"):
-            fn = getattr(cat, meth, None)
-            if fn is not None:
-                try:
-                    return fn(db, name)
-                except Exception:
-                    return None
-        return None
+        db, name = (parts[0], parts[1]) if len(parts) == 2 else (None, parts[-1])
+        try:
+            t = cat.lookup(db, name, s.current_database)
+        except Exception:
+            return None
+        if t.is_view:
+            q = sqlglot.parse_one(t.view_sql, read="hive")
+            return ViewDef(t.qualified_name, q, tuple(c.name for c in t.columns) or None)
+        return cat.scan_source(t.db, t.name)
 
     def _convert(self, found: Any, name: str) -> ScanSource | ViewDef | None:
         if isinstance(found, (ViewDef,)) or isinstance(found, ScanSource):
@@ -125,16 +115,12 @@ class _Tables:
 
     def names(self) -> list[str]:
         out = list(self.s.registered) + list(self.s.temp_views)
-        cat = self.s.catalog
+        cat = self.s.catalog_if_open()
         if cat is not None:
-            for meth in ("list_tables", "table_names"):
-                fn = getattr(cat, meth, None)
-                if fn is not None:
-                    try:
-                        out += list(fn(self.s.current_database))
-                    except Exception:
-                        pass
-                    break
+            try:
+                out += list(cat.list_tables(self.s.current_database)) + list(cat.temp_views())
+            except Exception:
+                pass
         return out
 
 
@@ -152,11 +138,22 @@ class Session:
         self._own_context = rdd_context is None
         self._master = master
         self._ctx = rdd_context
-        self.catalog = catalog
+        self._catalog = catalog
         self.warehouse = warehouse
-        if catalog is None and warehouse is not None:
-            self.catalog = _open_catalog(warehouse)
         self._statements = _import_statements()
+
+    @property
+    def catalog(self) -> Any:
+        """The warehouse catalog, opened on first use (``warehouse=None``: Hive's default,
+        ``$LAMNA_WAREHOUSE`` or ``./lamna-warehouse``)."""
+        if self._catalog is None:
+            self._catalog = _open_catalog(self.warehouse)
+        return self._catalog
+
+    def catalog_if_open(self) -> Any:
+        if self._catalog is None and self.warehouse is not None:
+            return self.catalog
+        return self._catalog
 
     # -- StatementSession protocol
     @property
@@ -185,6 +182,11 @@ class Session:
         self.udfs[name.lower()] = Udf(name.lower(), fn, t)
 
     def close(self) -> None:
+        if self._catalog is not None:
+            try:
+                self._catalog.close()
+            except Exception:
+                pass
         if self._own_context and self._ctx is not None:
             try:
                 self._ctx.stop()
@@ -204,9 +206,6 @@ class Session:
         m = re.match(r"^\s*explain(\s+(extended|formatted|logical|codegen))?\s+(.*)$", text, re.I | re.S)
         if m:
             return self._explain(m.group(3), (m.group(2) or "").lower())
-        m = re.match(r"^\s*set(\s+(.*))?$", text, re.I | re.S)
-        if m and self._statements is None:
-            return self._set(m.group(2))
         try:
             stmts = sqlglot.parse(text, read="hive")
         except SqlglotParseError as ex:
@@ -219,6 +218,8 @@ class Session:
             return Result(schema=None, rowcount=-1)
         if isinstance(stmt, _QUERY_TYPES):
             return self._query_result(stmt)
+        if self._catalog is None and self.warehouse is None and _session_local(stmt, text):
+            return self._builtin_statement(stmt, text)
         if self._statements is not None:
             res = self._statements.execute_statement(stmt, text, self)
             if res is not None:
@@ -258,7 +259,8 @@ class Session:
             self.temp_views[name] = ViewDef(name, q, cols)
             return Result(schema=None, rowcount=-1)
         if isinstance(stmt, exp.Drop) and (stmt.args.get("kind") or "").upper() == "VIEW":
-            name = stmt.this.name.lower()
+            tables = stmt.args.get("tables") or [stmt.this]
+            name = tables[0].name.lower()
             if name not in self.temp_views and not stmt.args.get("exists"):
                 raise E.ProgrammingError(f"view {name} does not exist")
             self.temp_views.pop(name, None)
@@ -326,19 +328,16 @@ def _adapt_statement_result(res: Any) -> Result:
     return Result(schema=None, rowcount=getattr(res, "rowcount", -1))
 
 
-def _open_catalog(warehouse: str) -> Any:
-    try:
-        import catalog as C
-    except ImportError:
-        return None
-    for name in ("open_catalog", "Catalog"):
-        fn = getattr(C, name, None)
-        if fn is not None:
-            try:
-                return fn(warehouse)
-            except Exception:
-                return None
-    return None
+def _open_catalog(warehouse: str | None) -> Any:
+    from catalog import Catalog
+    return Catalog.open(warehouse)
+
+
+def _session_local(stmt: exp.Expression, text: str) -> bool:
+    """Statements an in-memory session (no warehouse opened) runs itself."""
+    if isinstance(stmt, (exp.Create, exp.Drop)) and (stmt.args.get("kind") or "").upper() == "VIEW":
+        return True
+    return isinstance(stmt, exp.Set) or bool(re.match(r"^\s*set\b", text, re.I))
 
 
 def split_statements(sql: str) -> list[str]:

@@ -15,12 +15,51 @@ from dataclasses import replace
 
 from planner import logical as L
 from planner.expressions import (Call, ColumnRef, Expr, SUBQUERIES, and_all, column_ids, conjuncts,
-                                 replace_columns, walk)
+                                 disjuncts, or_all, replace_columns, walk)
 from planner.functions import SCALARS
 
 
 def push_down_filter(plan: L.LogicalPlan) -> L.LogicalPlan:
     return _push(plan, [])
+
+
+def factor_or(p: Expr) -> list[Expr]:
+    """``(A AND B) OR (A AND C)`` → ``[A, B OR C]``: common conjuncts leave the OR."""
+    ds = disjuncts(p)
+    if len(ds) < 2:
+        return [p]
+    parts = [conjuncts(d) for d in ds]
+    common = [c for c in parts[0] if all(c in q for q in parts[1:])]
+    if not common:
+        return [p]
+    rest = [[c for c in q if c not in common] for q in parts]
+    if any(not r for r in rest):
+        return common
+    return common + [or_all([and_all(r) for r in rest])]  # type: ignore[list-item]
+
+
+def derive_side_filter(p: Expr, ids: set[int]) -> Expr | None:
+    """From an OR over both join sides, the weaker OR that reads only ``ids``:
+    ``(a.x = 1 AND b.y = 2) OR (a.x = 3 AND b.y = 4)`` gives ``a.x = 1 OR a.x = 3`` for a."""
+    ds = disjuncts(p)
+    if len(ds) < 2:
+        return None
+    out = []
+    for d in ds:
+        mine = [c for c in conjuncts(d) if column_ids(c) and column_ids(c) <= ids and _deterministic(c)]
+        if not mine:
+            return None
+        out.append(and_all(mine))
+    return or_all(out)  # type: ignore[arg-type]
+
+
+def _factor_all(preds: list[Expr]) -> list[Expr]:
+    out: list[Expr] = []
+    for p in preds:
+        for q in factor_or(p):
+            if q not in out:
+                out.append(q)
+    return out
 
 
 def _deterministic(e: Expr) -> bool:
@@ -42,6 +81,7 @@ def _ids(plan: L.LogicalPlan) -> set[int]:
 
 
 def _push(node: L.LogicalPlan, preds: list[Expr]) -> L.LogicalPlan:
+    preds = _factor_all(preds)
     match node:
         case L.Filter():
             return _push(node.input, preds + conjuncts(node.condition))
@@ -112,7 +152,7 @@ def _push(node: L.LogicalPlan, preds: list[Expr]) -> L.LogicalPlan:
 def _push_join(node: L.Join, preds: list[Expr]) -> L.LogicalPlan:
     lids, rids = _ids(node.left), _ids(node.right)
     kind = node.kind
-    on = conjuncts(node.condition)
+    on = _factor_all(conjuncts(node.condition))
     left_down: list[Expr] = []
     right_down: list[Expr] = []
     keep: list[Expr] = []
@@ -140,6 +180,14 @@ def _push_join(node: L.Join, preds: list[Expr]) -> L.LogicalPlan:
             right_down.append(c)
         else:
             new_on.append(c)
+    # ORs spanning both sides still imply a filter on each side (TPC-H Q7, Q19).
+    if kind in ("inner", "cross"):
+        for p in list(new_on):
+            if isinstance(p, Call) and p.name == "or":
+                for side_ids, dest in ((lids, left_down), (rids, right_down)):
+                    d = derive_side_filter(p, side_ids)
+                    if d is not None and d not in dest:
+                        dest.append(d)
     if kind == "cross" and new_on:
         kind = "inner"
     cond = and_all(new_on)

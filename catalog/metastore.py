@@ -186,7 +186,26 @@ class Metastore:
         with self._lock:
             self._conn.close()
 
+    def _current_version(self) -> int | None:
+        with self.reading() as c:
+            exists = c.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+            ).fetchone()
+            if not exists:
+                return None
+            row = c.execute("SELECT version FROM schema_version").fetchone()
+            return row[0] if row else None
+
     def _migrate(self) -> None:
+        """Bring the schema up to date; takes the write lock only when there is work."""
+        current = self._current_version()
+        if current is not None and current > SCHEMA_VERSION:
+            raise MetastoreVersionError(
+                f"Metastore {self.path} has schema version {current}, newer than this "
+                f"Lamna understands ({SCHEMA_VERSION}); upgrade Lamna"
+            )
+        if current == SCHEMA_VERSION:
+            return
         with self.transaction() as tx:
             tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
             row = tx.execute("SELECT version FROM schema_version").fetchone()

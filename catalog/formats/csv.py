@@ -1,7 +1,8 @@
 """CSV (``STORED AS CSV`` / OpenCSVSerde): quoted fields, read with pyarrow.csv.
 
 Serde properties ``separatorChar`` (default ``,``), ``quoteChar`` (``"``) and
-``escapeChar`` (``\\``) apply. Every field is read as text and then converted to its
+``escapeChar`` (none unless given; quotes inside values are doubled) apply. NULL is an
+empty unquoted field and the empty string is ``""``, so both survive a round trip. Every field is read as text and then converted to its
 column's type the way delimited text is, so bad fields become NULL and are counted.
 Rows with the wrong number of fields are skipped and counted (strict mode: an error
 naming the line). Complex types are not supported by CSV, as in Hive.
@@ -33,7 +34,7 @@ SPLITTABLE = True
 def _chars(storage: StorageFormat) -> tuple[str, str, str]:
     opts = storage.serde_options
     sep = opts.get("separatorChar", storage.field_delim if storage.field_delim != "\x01" else ",")
-    return sep, opts.get("quoteChar", '"'), opts.get("escapeChar", "\\")
+    return sep, opts.get("quoteChar", '"'), opts.get("escapeChar", "")
 
 
 def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch, int]]:
@@ -44,14 +45,13 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
     wanted = req.wanted_columns()
     sep, quote, esc = _chars(req.storage)
     skipped = [0]
+    first_invalid: list[pacsv.InvalidRow] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
+        # exceptions raised here are swallowed by pyarrow: remember the row, fail after
         if req.strict:
-            line = linesmod.line_number_at(fs, req.path, begin) + skip + (row.number or 1) - 1
-            raise DataFormatError(
-                f"row has {row.actual_columns} fields, table has {row.expected_columns}",
-                req.path, line,
-            )
+            first_invalid.append(row)
+            return "error"
         skipped[0] += 1
         return "skip"
 
@@ -68,14 +68,19 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={n: pa.string() for n in names},
-                strings_can_be_null=False,
+                strings_can_be_null=True,
+                null_values=[""],
                 quoted_strings_can_be_null=False,
                 include_columns=[names[positions[c.name.lower()]] for c in wanted],
             ),
         )
-    except DataFormatError:
-        raise
     except (pa.ArrowInvalid, OSError) as e:
+        if first_invalid:
+            row = first_invalid[0]
+            line = linesmod.line_number_at(fs, req.path, begin) + skip + (row.number or 1) - 1
+            raise DataFormatError(
+                f"row has {row.actual_columns} field(s), table has {row.expected_columns}", req.path, line
+            ) from e
         raise DataFormatError(f"malformed CSV: {e}", req.path) from e
     seps = separators(sep, "\x02", "\x03")
     arrays = []
@@ -109,15 +114,11 @@ def write(fs: pafs.FileSystem, path: str, table: pa.Table, columns: tuple[Column
         if parse_hive_type(c.type).is_complex:
             raise DataFormatError(f"CSV cannot store complex column {c.name} ({c.type})", path, column=c.name)
     sep, quote, _ = _chars(storage)
-    # NULL is written as the null format, unquoted, so that it reads back as NULL
-    cols = []
-    for c in columns:
-        arr = table.column(c.name)
-        text = pc.cast(arr, pa.string()) if arr.type != pa.binary() else arr.cast(pa.string())
-        cols.append(pc.fill_null(text, storage.null_format))
+    # every value quoted, NULL an empty unquoted field: NULL and '' stay distinct
+    cols = [pc.cast(table.column(c.name), pa.string()) for c in columns]
     out_table = pa.table(cols, names=[c.name for c in columns])
     with fs.open_output_stream(path) as out:
         pacsv.write_csv(
             out_table, out,
-            write_options=pacsv.WriteOptions(include_header=False, delimiter=sep, quoting_style="needed"),
+            write_options=pacsv.WriteOptions(include_header=False, delimiter=sep, quoting_style="all_valid"),
         )

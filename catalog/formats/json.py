@@ -13,6 +13,7 @@ import base64
 import datetime
 import decimal
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -129,10 +130,14 @@ def _adapt(value: Any, t: pa.DataType) -> Any:
     return value
 
 
+_DECIMAL_MARK = re.compile(r'"\\u0000DEC:([-+0-9.Ee]+)\\u0000"')
+
+
 class _Encoder(json.JSONEncoder):
     def default(self, o: Any) -> Any:
         if isinstance(o, decimal.Decimal):
-            return float(o) if o == o.to_integral_value() or True else str(o)
+            # a marked string, turned into a bare (exact) JSON number after encoding
+            return f"\x00DEC:{o}\x00"
         if isinstance(o, (datetime.datetime, datetime.date)):
             return o.isoformat(sep=" ") if isinstance(o, datetime.datetime) else o.isoformat()
         if isinstance(o, bytes):
@@ -162,4 +167,4 @@ def write(fs: pafs.FileSystem, path: str, table: pa.Table, columns: tuple[Column
                 json.dumps({n: _plain(r[n], t) for n, t in zip(names, types)}, cls=_Encoder) + "\n"
                 for r in rows
             )
-            out.write(text.encode())
+            out.write(_DECIMAL_MARK.sub(r"\1", text).encode())

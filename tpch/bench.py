@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 import tpch
 from tpch import engines
-from tpch.datadir import DataSet, default_data_dir
+from tpch.datadir import MANIFEST, DataSet, default_data_dir, open_dataset
 from tpch.errors import TpchError
 from tpch.generate import GenOptions, generate
 from tpch.load import default_database
@@ -118,13 +118,20 @@ def _engine_report(
     )
 
 
+def _data(sf: float, root: Path, fmt: str, show: bool) -> DataSet:
+    """Existing data at `root` (any --parts) if it is this SF and format; else generate."""
+    if (root / MANIFEST).is_file():
+        return open_dataset(root, sf, fmt)
+    return generate(GenOptions(sf, root, fmt), show=show)
+
+
 def bench(opts: BenchOptions) -> Report:
     """Run the whole pipeline; returns the report (the caller writes it)."""
     for name in opts.compare:
         if name not in engines.ENGINES or name == "lamna":
             raise TpchError(f"unknown engine {name!r} for --compare: use duckdb, pyspark or both")
     data = opts.data or default_data_dir(opts.sf, opts.data_format)
-    ds: DataSet = generate(GenOptions(opts.sf, data, opts.data_format), show=opts.show)
+    ds = _data(opts.sf, data, opts.data_format, opts.show)
     reference = Reference(ds) if opts.validate else None
     database = opts.database or default_database(ds.sf)
     reports = []

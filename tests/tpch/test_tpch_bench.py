@@ -1,0 +1,33 @@
+"""`bench`: engines in their own processes, validated, measured, reported."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tpch import report
+from tpch.bench import BenchOptions, bench
+from tpch.datadir import DataSet
+
+
+def test_bench_compare_duckdb(parquet_data: DataSet, tmp_path: Path) -> None:
+    opts = BenchOptions(
+        sf=0.01,
+        compare=("duckdb",),
+        queries=(1, 6, 15),
+        runs=1,
+        data=parquet_data.root,
+        warehouse=tmp_path / "warehouse",
+        show=False,
+        timeout=600,
+    )
+    rep = bench(opts)
+    duck = rep.engine("duckdb")
+    assert duck is not None and duck.status == "ok", duck
+    assert [r.number for r in duck.runs] == [1, 6, 15]
+    assert all(r.status == "ok" for r in duck.runs), [r.detail for r in duck.runs]
+    assert duck.peak_rss_bytes and duck.peak_rss_bytes > 10 * 2**20
+    lamna = rep.engine("lamna")
+    assert lamna is not None and lamna.status in ("ok", "unavailable", "failed")
+    written = report.write(rep, tmp_path / "results")
+    assert "duckdb" in written.markdown.read_text()
+    assert written.json.is_file()

@@ -17,7 +17,6 @@ from rdd.stats import StatCounter
 if TYPE_CHECKING:
     from rdd.base import RDD
 
-_EMPTY = object()
 
 
 class Actions:
@@ -89,8 +88,8 @@ class Actions:
     # -- reducing ---------------------------------------------------------------------
 
     def reduce(self: RDD, f: Callable[[Any, Any], Any]) -> Any:
-        parts = self.ctx._run_job(self, lambda it: functools.reduce(f, it, _EMPTY))
-        values = [p for p in parts if p is not _EMPTY]
+        parts = self.ctx._run_job(self, lambda it: _reduce_partition(f, it))
+        values = [value for present, value in parts if present]
         if not values:
             raise ValueError("Can not reduce() empty RDD")
         return functools.reduce(f, values)
@@ -199,6 +198,14 @@ class Actions:
 
     def isEmpty(self: RDD) -> bool:
         return self.getNumPartitions() == 0 or len(self.take(1)) == 0
+
+
+def _reduce_partition(f: Callable[[Any, Any], Any], iterator: Iterator[Any]) -> tuple[bool, Any]:
+    """``(True, reduced)``, or ``(False, None)`` for an empty partition (picklable either way)."""
+    iterator = iter(iterator)
+    for first in iterator:
+        return True, functools.reduce(f, iterator, first)
+    return False, None
 
 
 def _count(iterator: Iterator[Any]) -> int:

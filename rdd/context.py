@@ -162,7 +162,9 @@ class Context:
 
     def parallelize(self, c: Iterable[Any], numSlices: int | None = None) -> RDD:
         data = c if isinstance(c, (range, list)) else list(c)
-        return ParallelCollectionRDD(self, data, numSlices or self.defaultParallelism)
+        return ParallelCollectionRDD(
+            self, data, self.defaultParallelism if numSlices is None else numSlices
+        )
 
     def range(self, start: int, end: int | None = None, step: int = 1, numSlices: int | None = None) -> RDD:
         if end is None:

@@ -73,6 +73,12 @@ class Aggregator:
     merge_combiners: Callable[[Any, Any], Any]
 
 
+def partition_count(partitioner: Any) -> int:
+    """Partitions of a key partitioner (``numPartitions``) or a batch one (``num_partitions``)."""
+    count = getattr(partitioner, "numPartitions", None)
+    return int(count if count is not None else partitioner.num_partitions)
+
+
 @dataclass(frozen=True, slots=True)
 class ShuffleWriteSpec:
     """What a map task needs to write its shuffle output: plain data, shipped in the task."""
@@ -113,7 +119,7 @@ class ShuffleDependency(Dependency):
     def write_spec(self) -> ShuffleWriteSpec:
         return ShuffleWriteSpec(
             shuffle_id=self.shuffle_id,
-            num_partitions=self.partitioner.numPartitions,
+            num_partitions=partition_count(self.partitioner),
             partitioner=self.partitioner,
             aggregator=self.aggregator,
             map_side_combine=self.map_side_combine,

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from rdd.base import RDD, Partition
-from rdd.dependency import Aggregator, Dependency, ShuffleDependency
+from rdd.dependency import Aggregator, Dependency, ShuffleDependency, partition_count
 from rdd.shuffle import read_batches, read_records
 from rdd.task_context import TaskContext
 
@@ -33,7 +33,7 @@ class ShuffledRDD(RDD):
         self.shuffle_id = self._shuffle_dependency.shuffle_id
 
     def _get_partitions(self) -> list[Partition]:
-        return [Partition(i) for i in range(self.partitioner.numPartitions)]
+        return [Partition(i) for i in range(partition_count(self.partitioner))]
 
     def _get_dependencies(self) -> list[Dependency]:
         return [self._shuffle_dependency]
@@ -57,7 +57,7 @@ class ShuffledBatchesRDD(RDD):
         self.shuffle_id = self._shuffle_dependency.shuffle_id
 
     def _get_partitions(self) -> list[Partition]:
-        return [Partition(i) for i in range(self.partitioner.numPartitions)]
+        return [Partition(i) for i in range(partition_count(self.partitioner))]
 
     def _get_dependencies(self) -> list[Dependency]:
         return [self._shuffle_dependency]

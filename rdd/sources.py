@@ -39,7 +39,7 @@ class ParallelCollectionRDD(RDD):
     def __init__(self, ctx: Context, data: Sequence[Any], num_slices: int) -> None:
         super().__init__(ctx)
         if num_slices <= 0:
-            raise ValueError(f"number of slices must be positive, got {num_slices}")
+            raise ValueError(f"Positive number of partitions required, got numSlices={num_slices}")
         self._slices = _slice(data, num_slices)
 
     def _get_partitions(self) -> list[Partition]:
@@ -54,12 +54,23 @@ class ParallelCollectionRDD(RDD):
 
 
 def _slice(data: Sequence[Any], num_slices: int) -> list[Sequence[Any]]:
-    """Spark's positions: slice i holds elements [i*n/k, (i+1)*n/k)."""
+    """PySpark's slicing, so ``glom()`` matches it element for element.
+
+    A ``range`` is cut at positions ``int(i * n / k)``. Any other collection is first
+    grouped in batches of ``max(1, min(n // k, 1024))`` elements (PySpark's serializer
+    batches) and the list of batches is cut at those positions: 11 elements in 3 slices
+    give 3, 3 and 5.
+    """
     if isinstance(data, range):
-        return [data[i * len(data) // num_slices : (i + 1) * len(data) // num_slices] for i in range(num_slices)]
+        n = len(data)
+        return [data[int(i * n / num_slices) : int((i + 1) * n / num_slices)] for i in range(num_slices)]
     items = data if isinstance(data, list) else list(data)
-    n = len(items)
-    return [items[i * n // num_slices : (i + 1) * n // num_slices] for i in range(num_slices)]
+    size = max(1, min(len(items) // num_slices, 1024))
+    starts = list(range(0, len(items), size))
+    count = len(starts)
+    cuts = [starts[i * count // num_slices] if i * count // num_slices < count else len(items)
+            for i in range(num_slices)] + [len(items)]
+    return [items[cuts[i] : cuts[i + 1]] for i in range(num_slices)]
 
 
 @dataclass(frozen=True, slots=True)

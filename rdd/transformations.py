@@ -208,9 +208,12 @@ def _pipe_partition(command: str, env: dict[str, str] | None, check_code: bool,
                 text = element if isinstance(element, (bytes, bytearray)) else str(element).encode()
                 process.stdin.write(text.rstrip(b"\n") + b"\n")
         except BrokenPipeError:
-            pass
+            pass  # the command stopped reading (head, grep -m): not an error
         finally:
-            process.stdin.close()
+            try:
+                process.stdin.close()
+            except BrokenPipeError:
+                pass
 
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()

@@ -17,6 +17,7 @@ import secrets
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,12 +27,18 @@ from rdd.executor.serialization import TaskNotSerializable, dumps_task
 from rdd.scheduler.task import ExecutorLost, Task, TaskFailed, TaskOutcome
 
 
+#: How long a task waits for the worker holding its cached input before running
+#: elsewhere and recomputing it (Spark's ``spark.locality.wait`` is 3 s).
+LOCALITY_WAIT = 1.0
+
+
 @dataclass(eq=False)
 class _Pending:
     task: Task
     preferred: str | None
     on_done: Callable[[TaskOutcome], None]
     payload: bytes
+    queued_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass(eq=False)
@@ -122,10 +129,10 @@ class ProcessBackend:
             pending, worker.running = worker.running, None
             stopped = self._stopped
         code = worker.process.wait()
+        if not stopped:
+            self._start_worker()  # before reporting, so the retry finds a full pool
         if pending is not None:
             pending.on_done(ExecutorLost(worker.executor_id, f"worker process exited with code {code}"))
-        if not stopped:
-            self._start_worker()
 
     # -- scheduling -------------------------------------------------------------------
 
@@ -145,7 +152,13 @@ class ProcessBackend:
                 idle = [w for w in self._workers.values() if w.alive and w.running is None]
                 if not idle or not self._pending:
                     return
-                worker, item = self._choose(idle)
+                choice = self._choose(idle)
+                if choice is None:
+                    timer = threading.Timer(LOCALITY_WAIT / 4, self._dispatch)
+                    timer.daemon = True
+                    timer.start()
+                    return
+                worker, item = choice
                 self._pending.remove(item)
                 worker.running = item
             try:
@@ -153,17 +166,19 @@ class ProcessBackend:
             except OSError:
                 self._worker_died(worker)
 
-    def _choose(self, idle: list[_Worker]) -> tuple[_Worker, _Pending]:
-        """Prefer a task whose cached input lives on an idle worker."""
+    def _choose(self, idle: list[_Worker]) -> tuple[_Worker, _Pending] | None:
+        """Delay scheduling: a task whose cached input lives on a busy worker waits for it
+        up to ``LOCALITY_WAIT``; tasks without a live preference run anywhere."""
         idle_ids = {w.executor_id: w for w in idle}
         for item in self._pending:
             if item.preferred in idle_ids:
                 return idle_ids[item.preferred], item
-        busy_preferred = {i.preferred for i in self._pending} - set(idle_ids) - {None}
+        now = time.monotonic()
         for item in self._pending:
-            if item.preferred is None or item.preferred not in busy_preferred:
+            if (item.preferred is None or item.preferred not in self._workers
+                    or now - item.queued_at > LOCALITY_WAIT):
                 return idle[0], item
-        return idle[0], self._pending[0]
+        return None
 
     def kill(self, task_id: int) -> None:
         with self._lock:

@@ -248,7 +248,7 @@ class JobRun:
         task_set.pending = set(partitions)
         statuses = {p.shuffle_id: self.scheduler.map_outputs.statuses(p.shuffle_id) for p in stage.parents}
         self.scheduler.publish(
-            StageSubmitted(self.job_id, stage.id, attempts, stage.name, len(partitions))
+            StageSubmitted(self.job_id, stage.id, attempts - 1, stage.name, len(partitions))
         )
         for index in partitions:
             self.launch(stage, index, task_set.attempts(index), statuses)

@@ -1,0 +1,257 @@
+"""Columnar extensions: vectorized hashing, batch partitioners, shuffleBatches, zipPartitions."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import cloudpickle
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from rdd.columnar import BatchHashPartitioner, hash_partition_ids
+from rddtestlib import canon, run_python
+
+pytestmark = pytest.mark.timeout(90)
+
+
+def _batch(n=300, seed=0, offset=0):
+    rng = random.Random(seed)
+    ids = [offset + i for i in range(n)]
+    names = [None if i % 17 == 0 else f"name-{rng.randint(0, 40)}" for i in range(n)]
+    grp = [None if i % 11 == 0 else rng.randint(-3, 3) for i in range(n)]
+    vals = [rng.random() for _ in range(n)]
+    return pa.record_batch({"id": pa.array(ids, pa.int64()), "name": pa.array(names, pa.string()),
+                            "grp": pa.array(grp, pa.int64()), "val": pa.array(vals, pa.float64())})
+
+
+def _rows(batches, columns=None):
+    out = []
+    for b in batches:
+        cols = columns or b.schema.names
+        d = b.to_pydict()
+        out.extend(zip(*(d[c] for c in cols)))
+    return out
+
+
+def _ids_by_key(batch, keys, n):
+    ids = hash_partition_ids(batch, keys, n)
+    d = batch.to_pydict()
+    return {tuple(d[k][i] for k in keys): int(ids[i]) for i in range(batch.num_rows)}
+
+
+# -- hash_partition_ids -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keys", [("id",), ("name",), ("grp",), ("name", "grp"), ("grp", "id", "name")])
+def test_hash_partition_ids_shape_and_range(keys):
+    b = _batch()
+    ids = hash_partition_ids(b, keys, 7)
+    assert isinstance(ids, np.ndarray) and ids.dtype == np.int64
+    assert ids.shape == (b.num_rows,)
+    assert ids.min() >= 0 and ids.max() < 7
+
+
+@pytest.mark.parametrize("keys", [("id",), ("name",), ("grp",), ("name", "grp")])
+def test_equal_keys_get_equal_ids_across_batches(keys):
+    b1 = _batch(400, seed=1)
+    b2 = _batch(400, seed=2)  # same key space, different rows and positions
+    rows = b1.num_rows
+    perm = list(range(rows))
+    random.Random(9).shuffle(perm)
+    b3 = b1.take(pa.array(perm))  # same rows, shuffled
+    sliced = b1.slice(123, 200)  # a slice: non-zero buffer offsets
+    maps = [_ids_by_key(b, keys, 8) for b in (b1, b2, b3, sliced)]
+    merged = {}
+    for m in maps:
+        for k, v in m.items():
+            assert merged.setdefault(k, v) == v, (k, merged[k], v)
+
+
+def test_null_keys_all_land_together():
+    b = _batch(500)
+    ids = hash_partition_ids(b, ("name",), 16)
+    nulls = [int(i) for i, v in zip(ids, b.column("name").to_pylist()) if v is None]
+    assert len(nulls) > 10 and len(set(nulls)) == 1
+    single_null = pa.record_batch({"name": pa.array([None, "x", None], pa.string())})
+    assert int(hash_partition_ids(single_null, ("name",), 16)[0]) == nulls[0]
+
+
+def test_multi_column_key_uses_all_columns():
+    b = pa.record_batch({"a": pa.array([1] * 200, pa.int64()), "b": pa.array(list(range(200)), pa.int64())})
+    assert len(set(hash_partition_ids(b, ("a",), 8).tolist())) == 1
+    assert len(set(hash_partition_ids(b, ("a", "b"), 8).tolist())) == 8
+    # equal (a, b) pairs in another batch with other columns around them
+    c = pa.record_batch({"x": pa.array(["junk"] * 3), "b": pa.array([5, 7, 9], pa.int64()),
+                         "a": pa.array([1, 1, 1], pa.int64())})
+    want = hash_partition_ids(b, ("a", "b"), 8)
+    assert hash_partition_ids(c, ("a", "b"), 8).tolist() == [want[5], want[7], want[9]]
+
+
+@pytest.mark.parametrize("column", ["id", "name"])
+def test_hash_partition_ids_balanced(column):
+    n = 10_000
+    if column == "id":
+        arr = pa.array(range(n), pa.int64())
+    else:
+        arr = pa.array([f"customer#{i:09d}" for i in range(n)], pa.string())
+    b = pa.record_batch({column: arr})
+    counts = np.bincount(hash_partition_ids(b, (column,), 8), minlength=8)
+    assert counts.min() > 0.8 * n / 8 and counts.max() < 1.2 * n / 8, counts.tolist()
+
+
+def test_hash_partition_ids_empty_batch():
+    b = _batch(0)
+    ids = hash_partition_ids(b, ("id",), 4)
+    assert len(ids) == 0
+
+
+def test_hash_partition_ids_deterministic_across_processes():
+    code = (
+        "import json, pyarrow as pa\n"
+        "from rdd.columnar import hash_partition_ids\n"
+        "b = pa.record_batch({'i': pa.array([1, 2, None, -5, 2**40], pa.int64()),\n"
+        "                     's': pa.array(['a', None, 'héllo', '', 'zz'], pa.string()),\n"
+        "                     'f': pa.array([0.5, -1.0, None, 3.0, 2.0], pa.float64())})\n"
+        "print(json.dumps([hash_partition_ids(b, k, 13).tolist() for k in (('i',), ('s',), ('f',), ('s', 'i'))]))\n"
+    )
+    b = pa.record_batch({"i": pa.array([1, 2, None, -5, 2**40], pa.int64()),
+                         "s": pa.array(["a", None, "héllo", "", "zz"], pa.string()),
+                         "f": pa.array([0.5, -1.0, None, 3.0, 2.0], pa.float64())})
+    here = [hash_partition_ids(b, k, 13).tolist() for k in (("i",), ("s",), ("f",), ("s", "i"))]
+    assert json.loads(run_python(code, "1")) == json.loads(run_python(code, "77")) == here
+
+
+# -- BatchHashPartitioner -------------------------------------------------------------------------
+
+
+def test_batch_hash_partitioner_value_semantics():
+    p = BatchHashPartitioner(("name", "grp"), 6)
+    assert p.num_partitions == 6
+    assert p == BatchHashPartitioner(("name", "grp"), 6)
+    assert hash(p) == hash(BatchHashPartitioner(("name", "grp"), 6))
+    assert p != BatchHashPartitioner(("name", "grp"), 5)
+    assert p != BatchHashPartitioner(("name",), 6)
+    q = cloudpickle.loads(cloudpickle.dumps(p))
+    assert q == p
+    b = _batch()
+    assert p.partition_ids(b).tolist() == hash_partition_ids(b, ("name", "grp"), 6).tolist()
+
+
+# -- shuffleBatches -----------------------------------------------------------------------------------
+
+
+def _batch_rdd(sc, n_batches=6, rows=200, slices_=3):
+    batches = [_batch(rows, seed=i, offset=i * rows) for i in range(n_batches)]
+    batches.append(_batch(0))  # an empty batch travels too
+    return sc.parallelize(batches, slices_), batches
+
+
+@pytest.mark.parametrize("keys", [("id",), ("name",), ("name", "grp")])
+def test_shuffle_batches_places_every_row_by_hash(sc, keys):
+    r, batches = _batch_rdd(sc)
+    p = BatchHashPartitioner(keys, 4)
+    shuffled = r.shuffleBatches(p)
+    assert shuffled.getNumPartitions() == 4
+    assert shuffled.partitioner == p
+
+    def check(index, it):
+        from rdd.columnar import hash_partition_ids as h
+        out = []
+        for batch in it:
+            assert isinstance(batch, pa.RecordBatch), type(batch)
+            ids = h(batch, keys, 4)
+            out.append((index, batch.num_rows, int((ids != index).sum()), batch.schema.names))
+        return out
+
+    report = shuffled.mapPartitionsWithIndex(check).collect()
+    assert all(bad == 0 for _, _, bad, _ in report), report
+    assert all(names == batches[0].schema.names for *_, names in report)
+    assert sum(n for _, n, _, _ in report) == sum(b.num_rows for b in batches)
+    got = _rows(shuffled.collect())
+    assert canon(got) == canon(_rows(batches))
+
+
+class ModRangePartitioner:
+    """A planner-style batch partitioner: any object with num_partitions and partition_ids."""
+
+    def __init__(self, bounds):
+        self.bounds = list(bounds)
+        self.num_partitions = len(self.bounds) + 1
+
+    def partition_ids(self, batch):
+        return np.searchsorted(np.asarray(self.bounds), batch.column("id").to_numpy(), side="right").astype(np.int64)
+
+    def __eq__(self, other):
+        return isinstance(other, ModRangePartitioner) and other.bounds == self.bounds
+
+    def __hash__(self):
+        return hash(tuple(self.bounds))
+
+
+def test_shuffle_batches_with_custom_range_partitioner(sc):
+    r, batches = _batch_rdd(sc)
+    p = ModRangePartitioner([300, 600, 900])
+    shuffled = r.shuffleBatches(p)
+    assert shuffled.getNumPartitions() == 4
+    parts = shuffled.glom().collect()
+    for index, part in enumerate(parts):
+        ids = [i for b in part for i in b.column("id").to_pylist()]
+        lo = [0, 300, 600, 900][index]
+        hi = [300, 600, 900, 10**9][index]
+        assert all(lo <= i < hi for i in ids)
+    assert sorted(i for b in shuffled.collect() for i in b.column("id").to_pylist()) == list(range(1200))
+
+
+def test_co_partitioned_rdds_and_zip_partitions_join(sc):
+    left_batches = [pa.record_batch({"k": pa.array([i % 50 for i in range(j * 100, (j + 1) * 100)], pa.int64()),
+                                     "lv": pa.array(list(range(j * 100, (j + 1) * 100)), pa.int64())})
+                    for j in range(4)]
+    right_batches = [pa.record_batch({"k": pa.array(list(range(0, 60, 3)), pa.int64()),
+                                      "rv": pa.array([f"r{i}" for i in range(0, 60, 3)], pa.string())})]
+    p1 = BatchHashPartitioner(("k",), 5)
+    p2 = BatchHashPartitioner(("k",), 5)
+    left = sc.parallelize(left_batches, 2).shuffleBatches(p1)
+    right = sc.parallelize(right_batches, 1).shuffleBatches(p2)
+    assert left.partitioner == right.partitioner
+
+    def join(li, ri):
+        lt = pa.Table.from_batches(list(li), schema=left_batches[0].schema)
+        rt = pa.Table.from_batches(list(ri), schema=right_batches[0].schema)
+        joined = lt.join(rt, "k", join_type="inner")
+        return joined.select(["k", "lv", "rv"]).to_batches()
+
+    got = _rows(left.zipPartitions(right, join).collect(), ["k", "lv", "rv"])
+    expected = [(lk, lv, f"r{lk}") for b in left_batches for lk, lv in zip(b.column("k").to_pylist(), b.column("lv").to_pylist())
+                if lk % 3 == 0 and lk < 60]
+    assert canon(got) == canon(expected)
+    assert left.zipPartitions(right, join).getNumPartitions() == 5
+
+
+def test_zip_partitions_plain_rdds_and_mismatch(sc):
+    a = sc.parallelize(range(10), 3)
+    b = sc.parallelize("abcdefg", 3)
+    got = a.zipPartitions(b, lambda x, y: [(sum(x), "".join(y))]).collect()
+    assert got == [(0 + 1 + 2, "ab"), (3 + 4 + 5, "cd"), (6 + 7 + 8 + 9, "efg")]
+    with pytest.raises(Exception):
+        a.zipPartitions(sc.parallelize(range(4), 2), lambda x, y: x).collect()
+
+
+def test_cache_batches(sc):
+    r, batches = _batch_rdd(sc)
+    cached = r.map(lambda b: b).cache()
+    assert cached.map(lambda b: b.num_rows).sum() == sum(b.num_rows for b in batches)
+    assert canon(_rows(cached.collect())) == canon(_rows(batches))
+
+
+def test_to_local_iterator_streams_partitions(sc, log):
+    from rddtestlib import counting_partitions
+
+    r = sc.parallelize(range(40), 4).mapPartitionsWithIndex(counting_partitions(log.path))
+    it = iter(r.toLocalIterator())
+    first = next(it)
+    assert first == 0
+    assert len(log.lines()) < 4, log.lines()  # not everything was computed up front
+    assert [first] + list(it) == list(range(40))
+    assert list(r.toLocalIterator()) == list(range(40))

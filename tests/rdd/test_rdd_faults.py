@@ -1,0 +1,242 @@
+"""Fault injection: every job must still return the right answer, and each test checks
+that the recovery really recomputed something (file-based call logs count computations
+across threads and worker processes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import traceback
+from operator import add
+
+import pytest
+
+from rdd import StorageLevel, TaskContext
+from rddtestlib import CallLog, counting_partitions, first_time, shuffle_files
+
+pytestmark = pytest.mark.timeout(120)
+
+
+class UserBoom(Exception):
+    """A user-defined exception type that must reach the driver as itself."""
+
+
+# -- task failures and retries -----------------------------------------------------------------
+
+
+def test_task_failing_once_is_retried(master, make_context, tmp_path):
+    ctx = make_context(master)
+    log = CallLog(tmp_path / "calls")
+    attempts = CallLog(tmp_path / "attempts")
+    marker = str(tmp_path / "failed-once")
+
+    def flaky(index, it):
+        log.hit(index)
+        attempts.hit(f"{index}:{TaskContext.get().attemptNumber()}")
+        if index == 1 and first_time(marker):
+            raise UserBoom("transient")
+        return (x * 10 for x in it)
+
+    assert ctx.parallelize(range(12), 3).mapPartitionsWithIndex(flaky).collect() == [x * 10 for x in range(12)]
+    assert log.count("1") == 2 and log.count("0") == 1 and log.count("2") == 1
+    assert "1:1" in attempts.lines()  # the retry is attempt number 1
+
+
+def user_failing_function(x):
+    if x == 7:
+        raise UserBoom(f"bad record {x}")
+    return x
+
+
+def test_task_always_failing_raises_user_exception_after_retries(master, make_context, tmp_path):
+    ctx = make_context(master, conf={"spark.task.maxFailures": "3"})
+    log = CallLog(tmp_path / "calls")
+
+    def logged(index, it):
+        log.hit(index)
+        return map(user_failing_function, it)
+
+    with pytest.raises(UserBoom) as err:
+        ctx.parallelize(range(10), 2).mapPartitionsWithIndex(logged).collect()
+    assert "bad record 7" in str(err.value)
+    assert log.count("1") == 3  # spark.task.maxFailures attempts of the failing partition
+    text = "".join(traceback.format_exception(err.value))
+    assert "user_failing_function" in text, text
+    assert 'raise UserBoom(f"bad record {x}")' in text, text
+    # the context survives a failed job
+    assert ctx.parallelize(range(4), 2).sum() == 6
+
+
+def test_failure_in_map_stage_surfaces_user_exception(sc):
+    def bad(kv):
+        if kv[0] == 3:
+            raise KeyError("no such thing: 3")
+        return kv
+
+    with pytest.raises(KeyError) as err:
+        sc.parallelize([(i, i) for i in range(10)], 3).map(bad).reduceByKey(add).collect()
+    assert "no such thing" in str(err.value)
+    text = "".join(traceback.format_exception(err.value))
+    assert "def bad" in text or "in bad" in text, text
+
+
+# -- worker process loss -----------------------------------------------------------------------
+
+
+def test_worker_exits_mid_task_and_job_completes(make_context, tmp_path):
+    ctx = make_context("local-cluster[2]")
+    log = CallLog(tmp_path / "calls")
+    marker = str(tmp_path / "died")
+    pids_before = set(ctx.backend.worker_pids())
+
+    def dies_once(index, it):
+        log.hit(index)
+        if index == 2 and first_time(marker):
+            os._exit(1)  # the whole worker process dies, not just the task
+        return (x + 1 for x in it)
+
+    got = ctx.parallelize(range(40), 4).mapPartitionsWithIndex(dies_once).collect()
+    assert got == [x + 1 for x in range(40)]
+    assert os.path.exists(marker)
+    assert log.count("2") == 2  # partition 2 really ran twice
+    pids_after = set(ctx.backend.worker_pids())
+    assert pids_after and pids_after != pids_before, "the dead worker is still listed"
+    assert len(pids_after) == 2, "the dead worker was not replaced"
+    assert ctx.parallelize(range(10), 4).sum() == 45
+
+
+def test_worker_killed_externally_mid_stage(make_context, tmp_path):
+    ctx = make_context("local-cluster[2]")
+    log = CallLog(tmp_path / "calls")
+    pids = list(ctx.backend.worker_pids())
+    assert len(pids) == 2
+
+    def slow(index, it):
+        log.hit(index)
+        time.sleep(0.4)
+        return ((x % 5, x) for x in it)
+
+    def killer():
+        deadline = time.time() + 20
+        while time.time() < deadline and log.count() < 3:
+            time.sleep(0.02)
+        time.sleep(0.1)  # both workers are inside a task now
+        os.kill(pids[0], signal.SIGKILL)
+
+    t = threading.Thread(target=killer)
+    t.start()
+    data = list(range(80))
+    got = dict(ctx.parallelize(data, 8).mapPartitionsWithIndex(slow).reduceByKey(add, 2).collect())
+    t.join()
+    assert got == {k: sum(x for x in data if x % 5 == k) for k in range(5)}
+    assert len(log.lines()) > 8, log.lines()  # the killed worker's task was run again
+    assert pids[0] not in ctx.backend.worker_pids()
+
+
+# -- lost shuffle output --------------------------------------------------------------------------
+
+
+def test_deleted_shuffle_files_resubmit_parent_stage(master, make_context, tmp_path):
+    ctx = make_context(master)
+    log = CallLog(tmp_path / "calls")
+    data = [(i % 7, i) for i in range(70)]
+    red = ctx.parallelize(data, 4).mapPartitionsWithIndex(counting_partitions(log.path)).reduceByKey(add, 3)
+    expected = sorted((k, sum(v for kk, v in data if kk == k)) for k in range(7))
+    assert sorted(red.collect()) == expected
+    assert len(log.lines()) == 4
+    files = shuffle_files(ctx)
+    assert files, "no shuffle_* files found under ctx.local_dir"
+    for path in files:
+        os.unlink(path)
+    assert sorted(red.collect()) == expected
+    assert sorted(log.lines()) == ["0", "0", "1", "1", "2", "2", "3", "3"]
+
+
+def test_one_deleted_map_output_reruns_only_that_map_task(master, make_context, tmp_path):
+    ctx = make_context(master)
+    log = CallLog(tmp_path / "calls")
+    data = [(i % 5, 1) for i in range(50)]
+    red = ctx.parallelize(data, 4).mapPartitionsWithIndex(counting_partitions(log.path)).reduceByKey(add, 2)
+    assert sorted(red.collect()) == [(k, 10) for k in range(5)]
+    files = shuffle_files(ctx)
+    assert len(files) >= 4, files
+    os.unlink(files[0])
+    assert sorted(red.collect()) == [(k, 10) for k in range(5)]
+    assert 5 <= len(log.lines()) <= 8, log.lines()
+
+
+def test_shuffle_files_deleted_during_reduce_stage(make_context, tmp_path):
+    """On one executor slot, the first reduce task deletes every shuffle file; the other
+    reduce tasks then cannot fetch, so the map stage must be resubmitted within the job."""
+    ctx = make_context("local[1]")
+    log = CallLog(tmp_path / "calls")
+    marker = str(tmp_path / "deleted")
+    local_dir = str(ctx.local_dir)
+
+    def wipe_once(index, it):
+        rows = list(it)
+        if first_time(marker):
+            import glob
+            for p in glob.glob(os.path.join(local_dir, "**", "shuffle_*"), recursive=True):
+                if os.path.isfile(p):
+                    os.unlink(p)
+        return rows
+
+    data = [(i % 9, i) for i in range(90)]
+    red = (ctx.parallelize(data, 3).mapPartitionsWithIndex(counting_partitions(log.path))
+           .reduceByKey(add, 3).mapPartitionsWithIndex(wipe_once))
+    assert sorted(red.collect()) == sorted((k, sum(v for kk, v in data if kk == k)) for k in range(9))
+    assert os.path.exists(marker)
+    assert len(log.lines()) > 3, log.lines()
+
+
+# -- cached partitions under memory pressure ------------------------------------------------------
+
+
+def _big_rows(n_parts=4, rows=50, width=1000):
+    return [f"{i:06d}" + "x" * width for i in range(n_parts * rows)]
+
+
+def test_cached_partitions_evicted_under_tiny_budget_are_recomputed(master, make_context, tmp_path):
+    ctx = make_context(master, conf={"lamna.storage.memory": "1k"})
+    log = CallLog(tmp_path / "calls")
+    data = _big_rows()
+    r = ctx.parallelize(data, 4).mapPartitionsWithIndex(counting_partitions(log.path)).cache()
+    assert r.count() == len(data)
+    assert r.collect() == data
+    assert r.map(len).sum() == sum(map(len, data))
+    assert len(log.lines()) == 12  # nothing fits in 1 KiB: every action recomputes
+
+
+def test_lru_eviction_under_small_budget(master, make_context, tmp_path):
+    ctx = make_context(master, conf={"lamna.storage.memory": "128k"})
+    log = CallLog(tmp_path / "calls")
+    data = _big_rows(n_parts=8, rows=40)  # ~40 KiB per partition, ~320 KiB in all
+    r = ctx.parallelize(data, 8).mapPartitionsWithIndex(counting_partitions(log.path)).cache()
+    for _ in range(3):
+        assert r.collect() == data
+    assert len(log.lines()) > 8, "nothing was evicted although the data exceeds the budget"
+
+
+def test_memory_and_disk_spills_instead_of_recomputing(master, make_context, tmp_path):
+    ctx = make_context(master, conf={"lamna.storage.memory": "1k"})
+    log = CallLog(tmp_path / "calls")
+    data = _big_rows()
+    r = ctx.parallelize(data, 4).mapPartitionsWithIndex(counting_partitions(log.path))
+    r.persist(StorageLevel.MEMORY_AND_DISK)
+    assert r.count() == len(data)
+    assert r.collect() == data
+    assert r.collect() == data
+    assert len(log.lines()) == 4
+
+
+def test_fits_in_budget_is_not_recomputed(make_context, tmp_path):
+    ctx = make_context("local[2]", conf={"lamna.storage.memory": "64m"})
+    log = CallLog(tmp_path / "calls")
+    data = _big_rows()
+    r = ctx.parallelize(data, 4).mapPartitionsWithIndex(counting_partitions(log.path)).cache()
+    for _ in range(3):
+        assert r.collect() == data
+    assert len(log.lines()) == 4

@@ -347,7 +347,7 @@ class Catalog:
                 self.metastore.end_write(write_id)
             raise
         if moving:
-            _move_dirs(plan)  # type: ignore[arg-type]
+            execute_plan(plan)  # type: ignore[arg-type]
             self.metastore.end_write(write_id)  # type: ignore[arg-type]
         return self.get_table(new.db, new.name)
 
@@ -749,8 +749,21 @@ class PendingWrite:
         delete_after: Sequence[str] = (), unique_names: bool = False,
     ) -> WriteResult:
         """The commit point (one metastore transaction) followed by the renames."""
-        cat, ms, spec = self.catalog, self.catalog.metastore, self.spec
         files = [f for group in results for f in group]
+        plan, affected = self.prepare(files, truncate_spec=truncate_spec, delete_after=delete_after,
+                                      unique_names=unique_names)
+        self.finish(plan)
+        rows = sum(f.rows for f in files if f.rows >= 0)
+        return WriteResult(rows, len(files), tuple(sorted(r for r in affected if r)))
+
+    def prepare(
+        self, files: list[WrittenFile], *, truncate_spec: tuple[tuple[str, str | None], ...] | None = None,
+        delete_after: Sequence[str] = (), unique_names: bool = False,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Phase 2, the commit point: one transaction records the rename plan, registers
+        new partitions and updates statistics. After it returns the write is durable:
+        if this process dies, the next open finishes the renames."""
+        ms, spec = self.catalog.metastore, self.spec
         t = spec.table
         root = t.location
         assert root is not None
@@ -786,7 +799,7 @@ class PendingWrite:
                 src = join(spec.staging, f.rel_dir, f.name) if f.rel_dir else join(spec.staging, f.name)
                 moves.append([src, join(dst_dir, name)])
             remove = []
-            if self.overwrite:
+            if self.overwrite or truncate_spec is not None:
                 for rel, loc in locations.items():
                     fs, path = resolve(loc)
                     remove += [_uri_like(loc, d.path) for d in list_data_files(fs, path, recursive=not t.partition_columns)]
@@ -801,10 +814,12 @@ class PendingWrite:
                     ms.add_partition(tx, t.db, t.name, Partition(vals, locations[rel], time.time()), True)
             _update_row_stats(ms, tx, t, affected, files, self.overwrite or truncate_spec is not None, set(existing))
         self._done = True
+        return plan, affected
+
+    def finish(self, plan: dict[str, Any]) -> None:
+        """Phase 3: the renames (idempotent), then the journal entry goes."""
         execute_plan(plan)
-        ms.end_write(spec.write_id)
-        rows = sum(f.rows for f in files if f.rows >= 0)
-        return WriteResult(rows, len(files), tuple(sorted(r for r in affected if r)))
+        self.catalog.metastore.end_write(self.spec.write_id)
 
 
 def _update_row_stats(ms: Metastore, tx: sqlite3.Connection, t: Table, affected: dict[str, Any],
@@ -872,15 +887,6 @@ def _uri_like(location: str, path: str) -> str:
     if "://" in location and "://" not in path:
         return location.split("://", 1)[0] + "://" + path
     return path
-
-
-def _move_dirs(plan: dict[str, Any]) -> None:
-    for src, dst in plan.get("dir_moves", []):
-        fs, spath = resolve(src)
-        _, dpath = resolve(dst)
-        if exists(fs, spath) and not exists(fs, dpath):
-            fs.create_dir(dpath.rsplit("/", 1)[0], recursive=True)
-            fs.move(spath, dpath)
 
 
 def _as_batches(data: Any) -> Iterable[pa.RecordBatch]:

@@ -196,11 +196,17 @@ def partition_task(spec: WriteSpec, index: int, batches: Iterator[Any]) -> Itera
 
 def execute_plan(plan: dict[str, Any]) -> None:
     """Do (or redo) a committed write's renames; safe to repeat after a crash."""
+    for src, dst in plan.get("dir_moves", []):  # ALTER TABLE ... RENAME of a managed table
+        fs, spath = resolve(src)
+        _, dpath = resolve(dst)
+        if fs.get_file_info(spath).type.name != "NotFound" and fs.get_file_info(dpath).type.name == "NotFound":
+            fs.create_dir(posixpath.dirname(dpath), recursive=True)
+            fs.move(spath, dpath)
     trash = plan["trash"]
-    for old in plan["remove"]:
+    for i, old in enumerate(plan["remove"]):
         fs, path = resolve(old)
         if fs.get_file_info(path).type.name == "File":
-            tfs, tpath = resolve(join(trash, f"{abs(hash(old)) % 10**12:012d}-{posixpath.basename(path)}"))
+            tfs, tpath = resolve(join(trash, f"{i:08d}-{posixpath.basename(path)}"))
             tfs.create_dir(posixpath.dirname(tpath), recursive=True)
             fs.move(path, tpath)
     for src, dst in plan["moves"]:

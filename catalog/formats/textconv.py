@@ -13,6 +13,7 @@ moves one separator deeper (``\\x04`` ... ``\\x08`` after the map-key delimiter)
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import dataclass
 
 import numpy as np
@@ -140,10 +141,12 @@ def _parse_decimal(strings: pa.Array, htype: HiveType) -> Parsed:
     wide = _try_cast(pc.if_else(ok, trimmed, None), pa.decimal128(38, wide_scale))
     rounded = pc.round(wide, scale, round_mode="half_up")
     ok = pc.and_(ok, pc.is_valid(rounded))
-    # rounding can carry into a new integral digit (999.995 -> 1000.00): overflow is NULL
-    integral = rf"^-?0*[0-9]{{0,{int_digits}}}(\.|$)"
-    fits = pc.match_substring_regex(rounded.cast(pa.string()), integral)
-    ok = pc.and_(ok, pc.fill_null(fits, False))
+    # rounding can carry into a new integral digit (999.995 -> 1000.00): overflow is NULL.
+    # The wide type keeps one spare integral digit, so 10**int_digits is representable.
+    if precision < 38:
+        limit = pa.scalar(decimal.Decimal(10) ** int_digits, pa.decimal128(38, wide_scale))
+        fits = pc.less(pc.abs(rounded), limit)
+        ok = pc.and_(ok, pc.fill_null(fits, False))
     values = pc.if_else(ok, rounded, None).cast(pa.decimal128(precision, scale))
     return _finish(strings, ok, values)
 

@@ -18,6 +18,11 @@ _MASK = (1 << 64) - 1
 
 def portable_hash(value: Any) -> int:
     """A hash that is the same in every process and on every machine."""
+    kind = type(value)
+    if kind is str:
+        return zlib.crc32(value.encode("utf-8", "surrogatepass"))
+    if kind is int:
+        return hash(value)
     if value is None:
         return 0
     if isinstance(value, str):

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from rdd.columnar import split_batch
 from rdd.dependency import Aggregator, ShuffleWriteSpec
+from rdd.partitioner import HashPartitioner
 
 
 class FetchFailed(Exception):
@@ -64,25 +65,34 @@ def _dumps(values: list[Any]) -> bytes:
 
 
 def _bucket_records(spec: ShuffleWriteSpec, records: Iterable[Any]) -> list[list[Any]]:
+    """Records grouped by reduce partition; with map-side combining, one entry per key.
+
+    Combining first and partitioning the distinct keys afterwards calls the partitioner
+    once per key instead of once per record (word count: 20 words, a million records).
+    """
     partition_of = spec.partitioner
     count = spec.num_partitions
     aggregator = spec.aggregator
     if aggregator is not None and spec.map_side_combine:
         create, merge = aggregator.create_combiner, aggregator.merge_value
-        combined: list[dict[Any, Any]] = [{} for _ in range(count)]
+        combined: dict[Any, Any] = {}
         for key, value in records:
-            bucket = combined[partition_of(key)]
-            if key in bucket:
-                bucket[key] = merge(bucket[key], value)
+            if key in combined:
+                combined[key] = merge(combined[key], value)
             else:
-                bucket[key] = create(value)
-        return [list(bucket.items()) for bucket in combined]
+                combined[key] = create(value)
+        records = combined.items()
     buckets: list[list[Any]] = [[] for _ in range(count)]
     if count == 1:
         buckets[0] = list(records)
         return buckets
-    for record in records:
-        buckets[partition_of(record[0])].append(record)
+    if isinstance(partition_of, HashPartitioner):
+        hash_key, width = partition_of.partitionFunc, partition_of.numPartitions
+        for record in records:
+            buckets[hash_key(record[0]) % width].append(record)
+    else:
+        for record in records:
+            buckets[partition_of(record[0])].append(record)
     return buckets
 
 

@@ -7,6 +7,7 @@ spec, and the map statuses of the shuffles it reads — never the Context or sch
 
 from __future__ import annotations
 
+import itertools
 import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,16 +19,20 @@ from rdd.shuffle import FetchFailed, MapStatus, write_map_output
 from rdd.task_context import TaskContext, TaskKilled
 
 #: How many elements a task consumes between checks for cancellation.
-_CHECK_EVERY = 256
+_CHECK_EVERY = 1024
 
 
 def interruptible(iterator: Iterator[Any], context: TaskContext) -> Iterator[Any]:
-    """Pass elements through, stopping with ``TaskKilled`` soon after a cancel."""
+    """Pass elements through, stopping with ``TaskKilled`` soon after a cancel.
+
+    Elements move in chunks so the per-element cost is C's, not a Python loop's.
+    """
     flag = context.kill_flag
-    for count, element in enumerate(iterator):
-        if not count % _CHECK_EVERY and flag.is_set():
+    source = iter(iterator)
+    while chunk := list(itertools.islice(source, _CHECK_EVERY)):
+        if flag.is_set():
             context.check_interrupted()
-        yield element
+        yield from chunk
     context.check_interrupted()
 
 

@@ -85,12 +85,28 @@ class LamnaEngine:
 
     def execute(self, query: Query) -> pa.Table:
         answer: pa.Table | None = None
-        for i, statement in enumerate(query.statements):
-            cur = lamna.execute(self._conn, statement)
-            if i == query.result_index:
-                answer = lamna.fetch_arrow(cur)
+        done = 0
+        try:
+            for i, statement in enumerate(query.statements):
+                cur = lamna.execute(self._conn, statement)
+                done = i + 1
+                if i == query.result_index:
+                    answer = lamna.fetch_arrow(cur)
+        except Exception:
+            self._undo(query, done)
+            raise
         assert answer is not None
         return answer
+
+    def _undo(self, query: Query, done: int) -> None:
+        """After a failure, run the query's remaining DROPs (Q15's view) so that a
+        half-run query leaves nothing behind in the warehouse to break the next run."""
+        for statement in query.statements[done:]:
+            if statement.lower().startswith("drop "):
+                try:
+                    lamna.execute(self._conn, statement)
+                except Exception:
+                    pass
 
     def close(self) -> None:
         if self._conn is not None:

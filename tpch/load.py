@@ -32,11 +32,18 @@ class Step:
 
     label: str
     sql: str
+    optional: bool = False
 
 
 def default_database(sf: float) -> str:
     """tpch_sf1, tpch_sf0_01: one database per scale factor."""
     return f"tpch_sf{sf_ident(sf)}"
+
+
+def _drop(label: str, name: str) -> Step:
+    # Only clears the way for a reload: if the engine cannot run it, the CREATE that
+    # follows still succeeds on a fresh warehouse and says "exists" on an old one.
+    return Step(label, schema.drop(name), optional=True)
 
 
 def plan(ds: DataSet, how: str, database: str) -> list[Step]:
@@ -54,17 +61,17 @@ def plan(ds: DataSet, how: str, database: str) -> list[Step]:
     ]
     for t in schema.TABLES:
         location = ds.table_dir(t.name)
-        steps.append(Step(t.name, schema.drop(t.name)))
+        steps.append(_drop(t.name, t.name))
         if how == "external-tbl":
             steps.append(Step(t.name, schema.external_tbl_ddl(t, location)))
         else:
             stage = t.name + STAGE_SUFFIX
             ddl = schema.external_tbl_ddl if ds.format == "tbl" else schema.external_parquet_ddl
             steps += [
-                Step(t.name, schema.drop(stage)),
+                _drop(t.name, stage),
                 Step(t.name, ddl(t, location, name=stage)),
                 Step(t.name, schema.parquet_ctas(t, stage)),
-                Step(t.name, schema.drop(stage)),
+                _drop(t.name, stage),
             ]
         steps.append(Step(t.name, schema.analyze(t)))
         if how == "cached":
@@ -101,6 +108,9 @@ def load(
             try:
                 lamna.execute(conn, step.sql)
             except Exception as e:
+                if step.optional:
+                    bar.advance(1, step.label)
+                    continue
                 head = step.sql.splitlines()[0]
                 raise TpchError(
                     f"Lamna rejected `{head}` ({lamna.first_line(e)}): "

@@ -29,6 +29,7 @@ class Progress:
         self.started = time.monotonic()
         self.tty = enabled and hasattr(self.stream, "isatty") and self.stream.isatty()
         self._last_draw = 0.0
+        self._last_line = ""
 
     def update(self, done: float, note: str = "", *, step_finished: bool = False) -> None:
         """Set absolute progress; `step_finished` prints a line when not on a terminal."""
@@ -42,7 +43,9 @@ class Progress:
             if step_finished or now - self._last_draw > 0.1:
                 self._draw()
                 self._last_draw = now
-        elif step_finished:
+        elif step_finished and self.note != self._last_line:
+            # Off a terminal: one line per new step, not per statement of the same step.
+            self._last_line = self.note
             pct = 100.0 * self.done / self.total
             print(f"{self.label}: {pct:5.1f}%  {self.note}", file=self.stream, flush=True)
 

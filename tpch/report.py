@@ -237,12 +237,27 @@ def to_markdown(report: Report, chart: str | None = None) -> str:
                 r = maps[e.engine].get(n)
                 row.append(r.status if r else "-")
             out.append("| " + " | ".join(row) + " |")
-        total = ["total", _s(base.total_median)]
+        common = [
+            n for n in report.queries
+            if all(maps[e.engine].get(n) is not None and maps[e.engine][n].median for e in ran)
+        ]
+
+        def total_of(e: EngineReport) -> float | None:
+            return sum(maps[e.engine][n].median or 0.0 for n in common) if common else None
+
+        label = "total" if len(common) == len(report.queries) else f"total ({len(common)} common)"
+        total = [label, _s(total_of(base))]
         for o in others:
-            total += [_s(o.total_median), _ratio(base.total_median, o.total_median)]
+            total += [_s(total_of(o)), _ratio(total_of(base), total_of(o))]
         total += [f"{e.validated[0]}/{e.validated[1]}" for e in ran]
         out.append("| " + " | ".join(total) + " |")
         out.append("")
+        if others:
+            out.append(
+                f"Ratios are {base.engine}'s median over the other engine's, measured in this "
+                f"run (above 1: {base.engine} slower). Totals cover the queries every engine ran."
+            )
+            out.append("")
         duck = report.engine("duckdb")
         if duck is not None and duck in ran:
             for e in ran:

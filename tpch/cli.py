@@ -126,13 +126,14 @@ def _run_lamna(
     data: str | None,
     warehouse: Path | None,
     database: str | None,
-) -> tuple[list[Any], str]:
+) -> tuple[list[Any], str, str]:
     from tpch.engines import LamnaEngine
     from tpch.load import default_database
     from tpch.reference import Reference
     from tpch.runner import run_queries
 
-    reference = Reference(_find_data(sf, data)) if validate else None
+    ds = _find_data(sf, data) if validate else None
+    reference = Reference(ds) if ds is not None else None
     engine = LamnaEngine(database or default_database(sf), warehouse, mode)
     engine.prepare()
     try:
@@ -143,7 +144,7 @@ def _run_lamna(
         engine.close()
         if reference is not None:
             reference.close()
-    return results, reference.source if reference else ""
+    return results, reference.source if reference else "", ds.format if ds else "?"
 
 
 def _write_lamna_report(
@@ -168,13 +169,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     numbers = parse_selection(args.queries)
     runs = parse_count(args.runs, "--runs")
     mode = choose(args.mode, MODES, "--mode")
-    results, source = _run_lamna(
+    results, source, fmt = _run_lamna(
         sf, numbers, runs, mode, args.validate, args.data, _path(args.warehouse), args.database
     )
     print(report.run_table(results))
     if args.results:
         md = _write_lamna_report(
-            results, sf, source, runs, numbers, "?", mode, Path(args.results)
+            results, sf, source, runs, numbers, fmt, f"{mode} mode, tables as `lamna tpch load` made them", Path(args.results)
         )
         print(f"report: {md}")
     return 1 if any(r.status in ("WRONG", "error") for r in results) else 0
@@ -230,7 +231,7 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     loaded = load(ds, args.load_as, warehouse=warehouse)
     _say("3/3 running and validating the 22 queries")
     mode = "cached" if args.load_as == "cached" else "files"
-    results, source = _run_lamna(
+    results, source, _ = _run_lamna(
         sf, ALL, 1, mode, True, str(ds.root), warehouse, loaded.database
     )
     print(report.run_table(results))

@@ -20,6 +20,8 @@ from typing import Any, Sequence
 from tpch.datadir import sf_label
 from tpch.runner import QueryRun
 
+_LOAD_AS = ("external-tbl", "parquet", "cached")
+
 
 @dataclass(frozen=True)
 class EngineReport:
@@ -207,7 +209,8 @@ def to_markdown(report: Report, chart: str | None = None) -> str:
         " median shown",
         f"- machine: {m.get('cpu') or '?'}, {m.get('cpus')} CPUs, {mem}, {m.get('platform')},"
         f" Python {m.get('python')}",
-        f"- data: .{report.data_format} files; Lamna tables loaded as {report.load_as}",
+        f"- data: .{report.data_format} files; Lamna: "
+        + (f"tables loaded as {report.load_as}" if report.load_as in _LOAD_AS else report.load_as),
         f"- answers validated against: {report.reference or 'not validated'}",
         "",
     ]

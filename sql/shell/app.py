@@ -1,0 +1,144 @@
+"""Command line of the shell and the choice between a prompt and a script.
+
+    lamna [--warehouse DIR | --connect postgresql://user@host:port/db]
+          [-e SQL]... [-f FILE]... [-i INIT_FILE]
+          [--format table|csv|tsv|json|markdown|vertical] [-o FILE] [--no-header] [--types]
+          [--hivevar K=V | -d K=V]... [--hiveconf K=V]... [--continue-on-error] [--debug]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from sql.shell.formatting import FORMATS
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="lamna", description="The Lamna SQL shell (HiveQL). Interactive on a terminal; "
+        "runs -e/-f/standard input as a script otherwise.")
+    where = p.add_argument_group("engine")
+    where.add_argument("--warehouse", metavar="DIR",
+                       help="warehouse directory of the embedded engine (default $LAMNA_WAREHOUSE or ./lamna-warehouse)")
+    where.add_argument("--connect", metavar="URL", help="run against a `lamna serve`: postgresql://user@host:port/db")
+    where.add_argument("--master", metavar="MASTER", help="RDD master of the embedded engine, e.g. local[4]")
+    where.add_argument("--hiveconf", action="append", default=[], metavar="K=V", help="a session setting (SET K=V)")
+    run = p.add_argument_group("input")
+    run.add_argument("-e", "--execute", action="append", default=[], metavar="SQL", help="run SQL and exit")
+    run.add_argument("-f", "--file", action="append", default=[], metavar="FILE", help="run a script and exit")
+    run.add_argument("-i", "--init", action="append", default=[], metavar="FILE", help="run FILE first (then go on)")
+    run.add_argument("--hivevar", action="append", default=[], metavar="K=V", help="define ${K}")
+    run.add_argument("-d", "--define", action="append", default=[], metavar="K=V", help="the same as --hivevar")
+    run.add_argument("--continue-on-error", action="store_true", help="in scripts, go on after a failed statement")
+    out = p.add_argument_group("output")
+    out.add_argument("--format", choices=FORMATS, default="table", help="result format (default table)")
+    out.add_argument("-o", "--output", metavar="FILE", help="write results to FILE")
+    out.add_argument("--no-header", action="store_true", help="no column names")
+    out.add_argument("--types", action="store_true", help="column types under the names (table format)")
+    out.add_argument("-x", "--vertical", action="store_true", help="one line per column (\\x on)")
+    out.add_argument("--timing", action=argparse.BooleanOptionalAction, default=None,
+                     help="print each statement's elapsed time (default: on at the prompt)")
+    out.add_argument("--progress", action=argparse.BooleanOptionalAction, default=True,
+                     help="progress bar for statements over half a second (terminal only)")
+    out.add_argument("--pager", action=argparse.BooleanOptionalAction, default=True,
+                     help="page long or wide results at the prompt with $PAGER")
+    out.add_argument("--ascii", action="store_true", help="draw tables with ASCII instead of box characters")
+    out.add_argument("-q", "-S", "--quiet", "--silent", dest="quiet", action="store_true",
+                     help="no status lines or row counts")
+    out.add_argument("--debug", action="store_true", help="show Python tracebacks of internal errors")
+    return p
+
+
+def _settings_from(args: argparse.Namespace, interactive: bool):  # type: ignore[no-untyped-def]
+    from sql.shell.state import Settings
+    from sql.shell.variables import Variables
+
+    variables = Variables.from_assignments(args.hivevar + args.define)
+    return Settings(
+        fmt=args.format, header=not args.no_header, types=args.types,
+        expanded="on" if args.vertical else "off",
+        timing=interactive if args.timing is None else args.timing,
+        quiet=args.quiet, unicode=not args.ascii, progress=args.progress,
+        continue_on_error=args.continue_on_error, debug=args.debug, variables=variables)
+
+
+def _hiveconf(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--hiveconf needs KEY=VALUE, not {item!r}")
+        out[key.strip()] = value
+    return out
+
+
+def run(argv: list[str]) -> int:
+    """Parse ``argv``, open the engine (lazily), run the prompt or the scripts; the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as ex:  # --help or a usage error; argparse has printed the message
+        return int(ex.code or 0)
+    scripted = bool(args.execute or args.file)
+    stdin_script = not scripted and not _isatty(sys.stdin)
+    interactive = not scripted and not stdin_script
+    try:
+        settings = _settings_from(args, interactive)
+        conf = _hiveconf(args.hiveconf)
+    except ValueError as ex:
+        print(f"lamna: {ex}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.master:
+        conf.setdefault("lamna.master", args.master)
+
+    from sql.shell.backends import open_backend
+    from sql.shell.output import Output
+    from sql.shell.runner import QuitShell, Runner, StopScript
+    from sql.shell.state import BackendHandle
+
+    warehouse = args.warehouse or os.environ.get("LAMNA_WAREHOUSE") or "lamna-warehouse"
+    handle = BackendHandle(lambda: open_backend(args.connect, warehouse, conf))
+    output = Output(pager=args.pager and interactive)
+    try:
+        output.redirect(args.output)
+    except OSError as ex:
+        print(f"lamna: cannot write {args.output}: {ex.strerror or ex}", file=sys.stderr)
+        return EXIT_USAGE
+    runner = Runner(settings, handle, output, sys.stderr, interactive=interactive)
+    if interactive:
+        handle.start()  # connect while the prompt comes up
+    try:
+        for path in args.init:
+            runner.run_file(path)
+        if interactive:
+            from sql.shell.repl import repl
+
+            status = repl(runner)
+            return status if status else (EXIT_OK)
+        for sql_text in args.execute:
+            runner.run_text(sql_text)
+        for path in args.file:
+            runner.run_file(path)
+        if stdin_script:
+            runner.run_text(sys.stdin.read(), "<stdin>")
+        return EXIT_ERROR if runner.failures else EXIT_OK
+    except QuitShell:
+        return EXIT_ERROR if runner.failures and not interactive else EXIT_OK
+    except StopScript:
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    finally:
+        output.close()
+        handle.close()
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream.isatty())  # type: ignore[attr-defined]
+    except (AttributeError, ValueError):
+        return False

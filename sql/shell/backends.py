@@ -1,0 +1,271 @@
+"""Where statements run: the embedded engine (``sql.connect``) or a ``lamna serve`` (psycopg).
+
+Both speak PEP 249, so one loop fetches rows for either; what differs is how a running
+statement is cancelled (the RDD job group vs a PostgreSQL cancel request), whether
+progress can be read (only embedded: the RDD status tracker), and how column types are
+named (Hive names vs PostgreSQL OIDs, mapped back to Hive names).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sql.shell.formatting import ResultSet
+
+FETCH_ROWS = 1000
+_groups = itertools.count(1)
+
+
+@dataclass
+class Outcome:
+    """What one statement produced: rows (``result``) or an affected-row count."""
+
+    result: ResultSet | None
+    rowcount: int = -1
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A snapshot for the progress bar; ``stages``/``tasks`` are None when unknown."""
+
+    stages_done: int | None = None
+    stages: int | None = None
+    tasks_done: int | None = None
+    tasks: int | None = None
+    rows: int = 0
+
+
+class Cancelled(Exception):
+    """The user cancelled the statement (Ctrl-C)."""
+
+
+class Backend:
+    """A PEP 249 connection plus the shell's needs: cancel, progress, catalog listing."""
+
+    label = "lamna"
+
+    def __init__(self) -> None:
+        self.conn: Any = None
+        self._cancel = threading.Event()
+        self._rows = 0
+
+    # -- running one statement (called from a worker thread)
+    def execute(self, text: str) -> Outcome:
+        self._cancel.clear()
+        self._rows = 0
+        cur = self.conn.cursor()
+        try:
+            self._start(text)
+            cur.execute(text)
+            if cur.description is None:
+                fallback = self._no_rows_fallback(text)
+                if fallback is not None:
+                    return Outcome(fallback)
+                return Outcome(None, cur.rowcount if cur.rowcount is not None else -1)
+            result = ResultSet([d[0] for d in cur.description], [self.type_name(d) for d in cur.description])
+            while True:
+                if self._cancel.is_set():
+                    raise Cancelled()
+                chunk = cur.fetchmany(FETCH_ROWS)
+                if not chunk:
+                    break
+                result.rows.extend(tuple(r) for r in chunk)
+                self._rows = len(result.rows)
+            return Outcome(result)
+        except Exception:
+            if self._cancel.is_set():
+                raise Cancelled() from None
+            raise
+        finally:
+            self._finish()
+            try:
+                cur.close()
+            except Exception:
+                pass
+
+    def query_rows(self, text: str) -> list[tuple[Any, ...]]:
+        """Rows of a catalog statement (SHOW/DESCRIBE) for meta-commands and completion."""
+        outcome = self.execute(text)
+        return outcome.result.rows if outcome.result is not None else []
+
+    def cancel(self) -> None:
+        """Ask the running statement to stop; safe to call repeatedly from another thread."""
+        self._cancel.set()
+
+    def progress(self) -> Progress:
+        return Progress(rows=self._rows)
+
+    def type_name(self, description: Any) -> str:
+        return str(description[1] or "")
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except Exception:
+            pass
+
+    # -- hooks
+    def _start(self, text: str) -> None:
+        pass
+
+    def _finish(self) -> None:
+        pass
+
+    def _no_rows_fallback(self, text: str) -> ResultSet | None:
+        return None
+
+
+class EmbeddedBackend(Backend):
+    """The engine in this process; Ctrl-C cancels the statement's RDD job group."""
+
+    def __init__(self, warehouse: str | None, settings: dict[str, str]) -> None:
+        super().__init__()
+        import logging
+
+        import sql
+
+        logging.getLogger("sqlglot").setLevel(logging.ERROR)  # parser fallbacks are not user news
+        self.conn = sql.connect(warehouse=warehouse, **settings)
+        self.label = "lamna"
+        self._group: str | None = None
+        self._ctx: Any = None
+
+    def _context(self) -> Any:
+        """The session's RDD Context (created on first use, like the engine does)."""
+        if self._ctx is None:
+            session = getattr(self.conn, "session", None)
+            self._ctx = getattr(session, "rdd_context", None)
+        return self._ctx
+
+    def _start(self, text: str) -> None:
+        ctx = self._context()
+        self._group = f"lamna-shell-{next(_groups)}"
+        if ctx is not None:
+            ctx.setJobGroup(self._group, text[:200])
+
+    def _finish(self) -> None:
+        self._group = None
+
+    def cancel(self) -> None:
+        super().cancel()
+        ctx, group = self._ctx, self._group
+        if ctx is not None and group is not None:
+            ctx.cancelJobGroup(group)
+
+    def active_tasks(self) -> int:
+        """Tasks still running in any stage this Context knows (what Ctrl-C must bring to 0)."""
+        ctx = self._ctx
+        if ctx is None:
+            return 0
+        tracker = ctx.statusTracker()
+        total = 0
+        for sid in tracker.getActiveStageIds():
+            info = tracker.getStageInfo(sid)
+            total += info.numActiveTasks if info is not None else 0
+        return total
+
+    def progress(self) -> Progress:
+        ctx, group = self._ctx, self._group
+        if ctx is None or group is None:
+            return Progress(rows=self._rows)
+        tracker = ctx.statusTracker()
+        stages = done = tasks = tasks_done = 0
+        seen: set[int] = set()
+        for job_id in tracker.getJobIdsForGroup(group):
+            job = tracker.getJobInfo(job_id)
+            for sid in job.stageIds if job is not None else ():
+                if sid in seen:
+                    continue
+                seen.add(sid)
+                info = tracker.getStageInfo(sid)
+                stages += 1
+                if info is None:
+                    continue  # not submitted yet (or skipped): counts as a stage to go
+                tasks += info.numTasks
+                tasks_done += info.numCompletedTasks
+                done += bool(info.completed)
+        return Progress(done, stages, tasks_done, tasks, self._rows)
+
+    def _no_rows_fallback(self, text: str) -> ResultSet | None:
+        """SHOW/DESCRIBE rows when ``sql.session`` drops them (it reads ``schema`` off a
+        StatementResult that only has ``table``); read-only statements, so re-running is safe."""
+        head = text.lstrip().split(None, 1)[0].upper() if text.strip() else ""
+        if head not in ("SHOW", "DESCRIBE", "DESC"):
+            return None
+        session = getattr(self.conn, "session", None)
+        statements = getattr(session, "_statements", None)
+        if statements is None:
+            return None
+        import sqlglot
+
+        try:
+            stmt = sqlglot.parse_one(text, read="hive")
+            res = statements.execute_statement(stmt, text, session)
+        except Exception:
+            return None
+        table = getattr(res, "table", None)
+        if table is None:
+            return None
+        from planner import types as T
+
+        types = []
+        for f in table.schema:
+            try:
+                types.append(T.type_name(f.type))
+            except Exception:
+                types.append(str(f.type))
+        return ResultSet(list(table.column_names), types, [tuple(r.values()) for r in table.to_pylist()])
+
+
+class RemoteBackend(Backend):
+    """A ``lamna serve`` (or any PostgreSQL-protocol server) through psycopg."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        import psycopg
+
+        # autocommit: the engine commits every statement; no prepared statements, so the
+        # simple query protocol carries the text exactly as the user typed it.
+        self.conn = psycopg.connect(url, autocommit=True, prepare_threshold=None)
+        self.label = "lamna"
+        self._busy = threading.Event()
+
+    def _start(self, text: str) -> None:
+        self._busy.set()
+
+    def _finish(self) -> None:
+        self._busy.clear()
+
+    def cancel(self) -> None:
+        super().cancel()
+        if self._busy.is_set():
+            try:
+                cancel: Callable[[], None] = getattr(self.conn, "cancel_safe", None) or self.conn.cancel
+                cancel()
+            except Exception:
+                pass
+
+    def type_name(self, description: Any) -> str:
+        from sql.shell.values import PG_TYPE_NAMES
+
+        oid = getattr(description, "type_code", None)
+        name = PG_TYPE_NAMES.get(oid) if isinstance(oid, int) else None
+        if name == "decimal":
+            prec, scale = getattr(description, "precision", None), getattr(description, "scale", None)
+            if prec is not None:
+                return f"decimal({prec},{scale or 0})"
+        return name or str(oid)
+
+
+def open_backend(connect: str | None, warehouse: str | None, settings: dict[str, str]) -> Backend:
+    """The backend the command line asks for (``--connect URL`` or the embedded engine)."""
+    if connect:
+        backend: Backend = RemoteBackend(connect)
+        for key, value in settings.items():
+            backend.execute(f"SET {key}={value}")
+        return backend
+    return EmbeddedBackend(warehouse, settings)

@@ -91,7 +91,7 @@ def _decimal_fix(v: Value, t: pa.DataType) -> Value:
     if v.type == t:
         return v
     if T.is_decimal(v.type) and T.is_decimal(t) and v.type.scale > t.scale:
-        v = pc.round(v, ndigits=t.scale, round_mode="half_up")
+        v = pc.round(v, ndigits=t.scale, round_mode="half_towards_infinity")
     return pc.cast(v, t, safe=False) if T.is_decimal(t) and T.is_decimal(v.type) else pc.cast(v, t)
 
 
@@ -376,6 +376,8 @@ def _instr(s: Value, sub: Value) -> Value:
 
 _reg("instr", fixed([T.STRING, T.STRING], T.INT32), _instr)
 _reg("locate", fixed([T.STRING, T.STRING], T.INT32), lambda sub, s: _instr(s, sub))
+_reg("replace", fixed([T.STRING, T.STRING, T.STRING], T.STRING),
+     lambda s, p, r: pc.replace_substring(s, p.as_py(), r.as_py()))
 _reg("repeat", fixed([T.STRING, T.INT64], T.STRING), lambda s, n: pc.binary_repeat(s, n))
 _reg("split", fixed([T.STRING, T.STRING], pa.list_(T.STRING)),
      lambda s, p: pc.split_pattern_regex(s, p.as_py()) if re.escape(p.as_py()) != p.as_py()
@@ -456,8 +458,8 @@ def _round(a: Value, d: Value | None = None) -> Value:
     if T.is_integer(a.type):
         if nd >= 0:
             return a
-        return pc.cast(pc.round(pc.cast(a, T.FLOAT64), ndigits=nd, round_mode="half_up"), a.type)
-    r = pc.round(a, ndigits=nd, round_mode="half_up" if not T.is_floating(a.type) else "half_up")
+        return pc.cast(pc.round(pc.cast(a, T.FLOAT64), ndigits=nd, round_mode="half_towards_infinity"), a.type)
+    r = pc.round(a, ndigits=nd, round_mode="half_towards_infinity" if not T.is_floating(a.type) else "half_up")
     return r
 
 
@@ -810,9 +812,11 @@ def _cast_kernel(a: Value, target: pa.DataType) -> Value:
         return pc.cast(a, target)
     if T.is_decimal(target) and (T.is_decimal(src) or T.is_floating(src) or T.is_integer(src)):
         if T.is_decimal(src) and src.scale > target.scale:
-            a = pc.round(a, ndigits=target.scale, round_mode="half_up")
+            a = pc.round(a, ndigits=target.scale, round_mode="half_towards_infinity")
         elif T.is_floating(src):
-            a = pc.round(a, ndigits=target.scale, round_mode="half_up")
+            a = pc.round(a, ndigits=target.scale, round_mode="half_towards_infinity")
+        elif T.is_integer(src):
+            a = pc.cast(a, pa.decimal128(38, target.scale))
         try:
             return pc.cast(a, target)
         except pa.ArrowInvalid:

@@ -583,6 +583,8 @@ class Catalog:
         write_id = new_write_id()
         staging = staging_location(t.location, write_id)  # type: ignore[arg-type]
         self.metastore.begin_write(write_id, t.db, t.name, staging, self._host, os.getpid())
+        fs, staging_path = resolve(staging)
+        fs.create_dir(staging_path, recursive=True)
         ws = WriteSpec(
             table=t, write_id=write_id, staging=staging, static_partition=static,  # type: ignore[arg-type]
             max_rows_per_file=max_rows_per_file or int(t.props.get("lamna.max.rows.per.file", 1_000_000)),

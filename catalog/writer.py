@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalog import formats
+from catalog.convert import hive_cast
 from catalog.errors import WriteError
 from catalog.files import join, resolve
 from catalog.model import DEFAULT_PARTITION, Column, Table, partition_spec_path
@@ -84,7 +85,8 @@ def new_write_id() -> str:
 
 
 def conform_input(batch: pa.RecordBatch | pa.Table, columns: tuple[Column, ...], table_name: str) -> pa.Table:
-    """Positional batch -> the write's columns, names and types (Hive's implicit casts)."""
+    """Positional batch -> the write's columns, names and types (Hive's implicit
+    conversions, ``catalog.convert``)."""
     if isinstance(batch, pa.RecordBatch):
         batch = pa.Table.from_batches([batch])
     if batch.num_columns != len(columns):
@@ -97,7 +99,7 @@ def conform_input(batch: pa.RecordBatch | pa.Table, columns: tuple[Column, ...],
         target = c.arrow_type
         if arr.type != target:
             try:
-                arr = pc.cast(arr, target)
+                arr = hive_cast(arr, c.type)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
                 raise WriteError(
                     f"Cannot insert into {table_name}: column {c.name} is {c.type} but the value "
@@ -166,8 +168,7 @@ def write_task(spec: WriteSpec, task_index: int, batches: Iterable[pa.RecordBatc
             name = f"part-{spec.write_id[:12]}-{task_index:05d}-{seq[0]:05d}{fmt.EXTENSION}"
             seq[0] += 1
             rel = partition_spec_path(key)
-            directory = posixpath.join(staging, rel) if rel else staging
-            fs.create_dir(directory, recursive=True)
+            directory = _make_dirs_under(fs, staging, rel, spec)
             path = posixpath.join(directory, name)
             fmt.write(fs, path, chunk, spec.table.columns, spec.table.storage)
             written.append(WrittenFile(key, name, chunk.num_rows, fs.get_file_info(path).size))
@@ -184,6 +185,27 @@ def write_task(spec: WriteSpec, task_index: int, batches: Iterable[pa.RecordBatc
     for key in list(pending):
         flush(key)
     return written
+
+
+def _make_dirs_under(fs: Any, staging: str, rel: str, spec: WriteSpec) -> str:
+    """Create ``staging/rel`` one level at a time, never the staging root itself.
+
+    The driver creates the root when the write starts and deletes it on abort; a task
+    still running after its job failed then fails here instead of silently recreating
+    the directory (and leaving files no one will clean up).
+    """
+    if fs.get_file_info(staging).type.name != "Directory":
+        raise WriteError(f"Write {spec.write_id} into {spec.table.qualified_name} was aborted")
+    directory = staging
+    for part in [p for p in rel.split("/") if p]:
+        directory = posixpath.join(directory, part)
+        if fs.get_file_info(directory).type.name != "Directory":
+            try:
+                fs.create_dir(directory, recursive=False)
+            except OSError:
+                if fs.get_file_info(directory).type.name != "Directory":
+                    raise WriteError(f"Write {spec.write_id} into {spec.table.qualified_name} was aborted") from None
+    return directory
 
 
 def partition_task(spec: WriteSpec, index: int, batches: Iterator[Any]) -> Iterator[list[WrittenFile]]:

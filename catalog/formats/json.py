@@ -4,7 +4,8 @@ The normal path is pyarrow.json with the table schema as explicit schema (vector
 When that rejects a split (a value of the wrong JSON type), or the table has MAP
 columns (which pyarrow.json cannot type), the split is read line by line instead: a
 value that does not convert becomes NULL and is counted, or in strict mode raises
-naming the line and column. Writing JSON is a per-row loop (no Arrow JSON writer).
+naming the line and column. Writing JSON is a per-row loop (no Arrow JSON writer);
+decimals are written as strings (exact) and binary as base64.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import base64
 import datetime
 import decimal
 import json
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,11 +56,23 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
                     explicit_schema=schema, unexpected_field_behavior="ignore"
                 ),
             )
-            yield conform(table, wanted, req.path), 0
+            yield _decode_binary(conform(table, wanted, req.path), wanted), 0
             return
         except pa.ArrowInvalid:
             pass  # find the bad values line by line below
     yield _read_slow(fs, req, data, begin, wanted, schema)
+
+
+def _decode_binary(batch: pa.RecordBatch, wanted: list[Column]) -> pa.RecordBatch:
+    """BINARY travels as base64 text in JSON (as Hive's JsonSerDe writes it)."""
+    if not any(c.type == "binary" for c in wanted):
+        return batch
+    arrays = []
+    for c, arr in zip(wanted, batch.columns):
+        if c.type == "binary":
+            arr = pa.array([None if v is None else base64.b64decode(v) for v in arr.to_pylist()], pa.binary())
+        arrays.append(arr)
+    return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
 
 
 def _read_slow(fs, req, data, begin, wanted, schema) -> tuple[pa.RecordBatch, int]:  # type: ignore[no-untyped-def]
@@ -121,6 +133,8 @@ def _adapt(value: Any, t: pa.DataType) -> Any:
         return datetime.date.fromisoformat(value)
     if pa.types.is_timestamp(t) and isinstance(value, str):
         return datetime.datetime.fromisoformat(value)
+    if pa.types.is_binary(t) and isinstance(value, str):
+        return base64.b64decode(value)
     if pa.types.is_integer(t) and not (isinstance(value, int) and not isinstance(value, bool)):
         raise TypeError("expected an integer")
     if pa.types.is_boolean(t) and not isinstance(value, bool):
@@ -130,14 +144,11 @@ def _adapt(value: Any, t: pa.DataType) -> Any:
     return value
 
 
-_DECIMAL_MARK = re.compile(r'"\\u0000DEC:([-+0-9.Ee]+)\\u0000"')
-
-
 class _Encoder(json.JSONEncoder):
     def default(self, o: Any) -> Any:
         if isinstance(o, decimal.Decimal):
-            # a marked string, turned into a bare (exact) JSON number after encoding
-            return f"\x00DEC:{o}\x00"
+            # a string: JSON readers (pyarrow's too) parse numbers through double, losing digits
+            return str(o)
         if isinstance(o, (datetime.datetime, datetime.date)):
             return o.isoformat(sep=" ") if isinstance(o, datetime.datetime) else o.isoformat()
         if isinstance(o, bytes):
@@ -167,4 +178,4 @@ def write(fs: pafs.FileSystem, path: str, table: pa.Table, columns: tuple[Column
                 json.dumps({n: _plain(r[n], t) for n, t in zip(names, types)}, cls=_Encoder) + "\n"
                 for r in rows
             )
-            out.write(_DECIMAL_MARK.sub(r"\1", text).encode())
+            out.write(text.encode())

@@ -56,7 +56,8 @@ def parse_column(
     """Convert a string array (nulls = missing fields) to ``htype``'s Arrow type."""
     strings = _as_string(strings)
     is_null = pc.fill_null(pc.equal(strings, null_format), False)
-    if htype.name not in ("string", "varchar", "char"):
+    if htype.name not in ("string", "varchar", "char", "binary") and not htype.is_complex:
+        # an empty field is NULL for scalars; for collections it is the empty collection
         is_null = pc.or_(is_null, pc.fill_null(pc.equal(strings, ""), False))
     strings = pc.if_else(is_null, pa.scalar(None, pa.string()), strings)
     if htype.name == "array":

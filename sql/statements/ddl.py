@@ -303,8 +303,9 @@ def create_view(ctx: Ctx, create: exp.Create) -> StatementResult:
 def drop(ctx: Ctx, drop_node: exp.Drop) -> StatementResult:
     kind = (drop_node.args.get("kind") or "").upper()
     if_exists = bool(drop_node.args.get("exists"))
+    targets = drop_node.args.get("tables") or drop_node.expressions or [drop_node.this]
     if kind in ("DATABASE", "SCHEMA"):
-        t = drop_node.this
+        t = targets[0]
         name = (t.name or t.text("db")).lower()
         with located(ctx.pos(t)):
             done = ctx.catalog.drop_database(name, if_exists=if_exists, cascade=bool(drop_node.args.get("cascade")))
@@ -313,7 +314,7 @@ def drop(ctx: Ctx, drop_node: exp.Drop) -> StatementResult:
         return StatementResult()
     if kind not in ("TABLE", "VIEW"):
         raise ctx.error(f"DROP {kind} is not supported", drop_node)
-    for t in drop_node.expressions or [drop_node.this]:
+    for t in targets:
         db, name = table_name(ctx, t)
         with located(ctx.pos(t)):
             if kind == "VIEW" and not t.text("db") and name in ctx.catalog.temp_views():

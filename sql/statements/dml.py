@@ -121,24 +121,14 @@ def reorder(batch: pa.RecordBatch, column_list: tuple[str, ...], expected: tuple
     return pa.RecordBatch.from_arrays(arrays, names=[n for n, _ in expected])
 
 
-def text_to_typed(batch: pa.RecordBatch, expected: tuple[tuple[str, str], ...]) -> pa.RecordBatch:
-    """Hive's implicit string -> type conversion on insert: unparseable values are NULL."""
-    arrays = []
-    for (name, hive_type), arr in zip(expected, batch.columns):
-        h = parse_hive_type(hive_type)
-        if pa.types.is_string(arr.type) and not h.is_complex and h.name not in ("string", "varchar", "char", "binary"):
-            arr = parse_column(arr, h, ("\x01",) * 8, "\x00").array
-        arrays.append(arr)
-    return pa.RecordBatch.from_arrays(arrays, names=[n for n, _ in expected])
-
-
 def _prepare(target: _Target, data: Any) -> Any:
     """Apply column-list reordering and string conversion to batches or an RDD."""
     expected_types = tuple((c.name, c.arrow_type) for c in target.expected)
     steps = []
     if target.column_list is not None:
         steps.append(functools.partial(reorder, column_list=tuple(target.column_list), expected=expected_types))
-    steps.append(functools.partial(text_to_typed, expected=tuple((c.name, c.type) for c in target.expected)))
+    if not steps:
+        return data
     fn = functools.partial(_apply_all, steps=tuple(steps))
     if hasattr(data, "mapPartitionsWithIndex"):
         return data.map(fn)

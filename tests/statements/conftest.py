@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from functools import partial as _partial
 from typing import Any
 
 import duckdb
@@ -47,6 +48,8 @@ class MiniSession:
     current_database: str = "default"
     settings: dict[str, str] = field(default_factory=dict)
     bad_fields: list[int] = field(default_factory=list)
+    #: make the query's RDD fail in its last partition, after the others wrote files
+    inject_failure: bool = False
 
     def scan(self, db: str | None, name: str) -> pa.Table:
         strict = self.settings.get("lamna.text.strict", "false").lower() == "true"
@@ -65,21 +68,26 @@ class MiniSession:
             alias = f"__t{i}"
             con.register(alias, self.scan(t.text("db") or None, t.name))
             t.replace(exp.Table(this=exp.to_identifier(alias), alias=t.args.get("alias") or exp.TableAlias(this=exp.to_identifier(t.name))))
-        table = con.execute(query.sql(dialect="duckdb")).to_arrow_table()
+        table = con.sql(query.sql(dialect="duckdb")).to_arrow_table()
         table = _plain_types(table)
         rdd = None
         if self.rdd_context is not None:
             batches = table.to_batches(max_chunksize=max(1, table.num_rows // 2 or 1))
             rdd = self.rdd_context.parallelize(batches, max(1, len(batches)))
+            if self.inject_failure:
+                rdd = rdd.mapPartitionsWithIndex(_partial(_fail_last, len(batches) - 1))
         return Output(table, rdd)
 
     def execute(self, sql: str) -> Any:
+        parse_error = None
         try:
             stmt = sqlglot.parse_one(sql, read="hive")
-        except sqlglot.errors.ParseError:
-            stmt = None
+        except sqlglot.errors.ParseError as e:
+            stmt, parse_error = None, e
         result = execute_statement(stmt, sql, self)
         if result is None:
+            if parse_error is not None:
+                raise parse_error
             return self.run_query(stmt).table
         assert isinstance(result, StatementResult)
         return result
@@ -88,6 +96,12 @@ class MiniSession:
         out = self.execute(sql)
         table = out.table if isinstance(out, StatementResult) else out
         return [tuple(r.values()) for r in table.to_pylist()]
+
+
+def _fail_last(last, index, it):
+    yield from it
+    if index == last:
+        raise RuntimeError("injected failure in the last write task")
 
 
 class _Counter:

@@ -1,0 +1,52 @@
+"""Hive's implicit conversions when rows are written into a table's declared types.
+
+* text -> any primitive: parsed as LazySimpleSerDe would (bad values are NULL);
+* numbers -> decimal(p,s): rounded HALF_UP to the scale, NULL when too large;
+* everything else: Arrow's safe cast (an overflow is an error naming the column).
+"""
+
+from __future__ import annotations
+
+import decimal
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from catalog.formats.textconv import parse_primitive
+from catalog.types import HiveType, parse_hive_type
+
+_TEXT = ("string", "varchar", "char")
+
+
+def hive_cast(arr: pa.Array, hive_type: str | HiveType) -> pa.Array:
+    h = parse_hive_type(hive_type) if isinstance(hive_type, str) else hive_type
+    target_name = h.name
+    src = arr.type
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_string(src) or pa.types.is_large_string(src):
+        if target_name not in _TEXT and target_name != "binary" and not h.is_complex:
+            return parse_primitive(arr.cast(pa.string()), h).array
+        if target_name in ("varchar", "char"):
+            return pc.utf8_slice_codeunits(arr.cast(pa.string()), 0, h.params[0])
+    if target_name == "decimal" and (pa.types.is_integer(src) or pa.types.is_floating(src)):
+        return parse_primitive(arr.cast(pa.string()), h).array
+    if target_name == "decimal" and pa.types.is_decimal(src):
+        return _decimal_to_decimal(arr, h)
+    from catalog.types import to_arrow
+
+    return pc.cast(arr, to_arrow(h))
+
+
+def _decimal_to_decimal(arr: pa.Array, h: HiveType) -> pa.Array:
+    precision, scale = h.params
+    target = pa.decimal128(precision, scale)
+    if arr.type == target:
+        return arr
+    if arr.type.scale > scale:
+        arr = pc.round(arr, scale, round_mode="half_up")
+    wide = pc.cast(arr, pa.decimal128(38, scale))
+    if precision < 38:
+        limit = pa.scalar(decimal.Decimal(10) ** (precision - scale), pa.decimal128(38, scale))
+        wide = pc.if_else(pc.less(pc.abs(wide), limit), wide, pa.scalar(None, wide.type))
+    return wide.cast(target)

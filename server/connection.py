@@ -1,0 +1,491 @@
+"""One client connection: start-up, authentication, then the simple and extended query
+protocols, over asyncio streams.
+
+The connection owns the socket and a one-thread executor on which its ``Session`` runs
+every engine call (blocking work never touches the event loop). Any protocol violation,
+hostile length or timeout while a message is half-read closes this connection only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import hashlib
+import hmac
+import logging
+import secrets
+import ssl
+import struct
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from server import protocol as M
+from server.errors import (ADMIN_SHUTDOWN, INTERNAL, INVALID_AUTHORIZATION, INVALID_PASSWORD,
+                           PROTOCOL_VIOLATION, QUERY_CANCELED, TOO_MANY_CONNECTIONS, PgError)
+from server.scram import MECHANISM, ScramError, ScramExchange
+from server.session import Portal, Session
+from server.statements import split_statements
+
+if TYPE_CHECKING:
+    from server.server import Server
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Rows per DataRow burst between socket drains: bounds the memory a result can hold.
+CHUNK_ROWS = 1000
+#: A message whose header has arrived must be complete within this (slow-loris guard).
+BODY_TIMEOUT = 30.0
+
+
+class Closed(Exception):
+    """The connection is over (client gone, terminated, or closed by us)."""
+
+
+class ClientConnection:
+    def __init__(self, server: Server, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                 pid: int) -> None:
+        self.server = server
+        self.reader, self.writer = reader, writer
+        self.pid = pid
+        self.key = secrets.randbits(31)
+        self.session: Session | None = None
+        self.user = "?"
+        self.peer = writer.get_extra_info("peername")
+        self._out: list[bytes] = []
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._skip_to_sync = False
+
+    # ---------------------------------------------------------------- I/O
+    def send(self, data: bytes) -> None:
+        self._out.append(data)
+
+    async def flush(self) -> None:
+        if self._out:
+            data = b"".join(self._out)
+            self._out = []
+            self.writer.write(data)
+            await self.writer.drain()
+
+    async def _read_exact(self, n: int, timeout: float | None) -> bytes:
+        try:
+            if timeout is None:
+                return await self.reader.readexactly(n)
+            return await asyncio.wait_for(self.reader.readexactly(n), timeout)
+        except asyncio.IncompleteReadError:
+            raise Closed("client closed the connection") from None
+        except (asyncio.TimeoutError, TimeoutError):
+            raise M.ProtocolViolation("timed out reading a message") from None
+        except (ConnectionError, OSError):
+            raise Closed("connection reset") from None
+
+    async def read_startup(self, timeout: float) -> M.StartupPacket:
+        head = await self._read_exact(4, timeout)
+        (length,) = struct.unpack("!i", head)
+        if length < 8 or length > M.MAX_STARTUP:
+            raise M.ProtocolViolation(f"invalid start-up packet length {length}")
+        return M.decode_startup(await self._read_exact(length - 4, timeout))
+
+    async def read_message(self, timeout: float | None = None) -> M.FrontendMessage:
+        kind = await self._read_exact(1, timeout)
+        (length,) = struct.unpack("!i", await self._read_exact(4, BODY_TIMEOUT))
+        if length < 4 or length > M.MAX_MESSAGE:
+            raise M.ProtocolViolation(f"invalid message length {length}")
+        body = await self._read_exact(length - 4, BODY_TIMEOUT)
+        return M.decode_message(kind, body)
+
+    async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        assert self._executor is not None
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    # ---------------------------------------------------------------- lifecycle
+    async def serve(self) -> None:
+        started = time.monotonic()
+        reason = "closed"
+        try:
+            if not await self._startup():
+                return
+            await self._loop()
+        except Closed as ex:
+            reason = str(ex)
+        except M.ProtocolViolation as ex:
+            reason = f"protocol violation: {ex}"
+            await self._fatal(PROTOCOL_VIOLATION, str(ex))
+        except PgError as ex:
+            reason = ex.message
+            await self._fatal(ex.code, ex.message)
+        except asyncio.CancelledError:
+            reason = "server shutting down"
+            await self._fatal(ADMIN_SHUTDOWN, "terminating connection due to administrator command")
+            raise
+        except Exception as ex:  # a bug here must not take the server down
+            reason = f"internal error: {type(ex).__name__}: {ex}"
+            log.exception("connection %d failed", self.pid)
+            await self._fatal(INTERNAL, "internal server error")
+        finally:
+            await self._cleanup()
+            if self.session is not None:
+                log.info("disconnect pid=%d user=%s peer=%s duration=%.3fs reason=%s", self.pid, self.user,
+                         self.peer, time.monotonic() - started, reason)
+
+    async def _fatal(self, code: str, message: str) -> None:
+        try:
+            self._out = []
+            self.send(M.error_response(code, message, severity="FATAL"))
+            await asyncio.wait_for(self.flush(), 2)
+        except Exception:
+            pass
+
+    async def _cleanup(self) -> None:
+        self.server.unregister(self)
+        session = self.session
+        if session is not None:
+            session.cancel("connection closed")
+        if self._executor is not None:
+            if session is not None:
+                self._executor.submit(session.close)
+            self._executor.shutdown(wait=False)
+        try:
+            self.writer.close()
+        except Exception:
+            pass
+
+    # ---------------------------------------------------------------- start-up and authentication
+    async def _startup(self) -> bool:
+        timeout = self.server.config.auth_timeout
+        packet = await self.read_startup(timeout)
+        if isinstance(packet, M.SSLRequest):
+            ctx = self.server.ssl_context
+            if ctx is None:
+                self.writer.write(b"N")
+                await self.writer.drain()
+            else:
+                self.writer.write(b"S")
+                await self.writer.drain()
+                await self._start_tls(ctx)
+            packet = await self.read_startup(timeout)
+        if isinstance(packet, M.GSSENCRequest):
+            self.writer.write(b"N")
+            await self.writer.drain()
+            packet = await self.read_startup(timeout)
+        if isinstance(packet, M.CancelRequest):
+            self.server.cancel(packet.pid, packet.key)
+            return False
+        if not isinstance(packet, M.StartupMessage):
+            raise M.ProtocolViolation("expected a start-up message")
+        user = packet.params.get("user")
+        if not user:
+            raise PgError(INVALID_AUTHORIZATION, "no PostgreSQL user name specified in startup packet")
+        self.user = user
+        await asyncio.wait_for(self._authenticate(user), timeout)
+        database = packet.params.get("database") or user
+        if not self.server.admit(self):
+            raise PgError(TOO_MANY_CONNECTIONS, "sorry, too many clients already")
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"lamna-conn-{self.pid}")
+        try:
+            self.session = await self.run_blocking(
+                lambda: Session(self.server.engine, user, database, self.pid, self.key, dict(packet.params)))
+        except Exception as ex:
+            log.exception("cannot open a session")
+            raise PgError(INTERNAL, f"cannot open a session: {ex}") from None
+        log.info("connect pid=%d user=%s database=%s peer=%s application=%s", self.pid, user, database, self.peer,
+                 packet.params.get("application_name", ""))
+        self.send(M.auth_ok())
+        for name, value in self._reported():
+            self.send(M.parameter_status(name, value))
+        self.send(M.backend_key(self.pid, self.key))
+        self.send(M.ready_for_query("I"))
+        await self.flush()
+        return True
+
+    def _reported(self) -> list[tuple[str, str]]:
+        from server.settings import REPORTED
+        assert self.session is not None
+        return [(shown, self.session.settings.get(k, "")) for k, shown in REPORTED.items()]
+
+    async def _start_tls(self, ctx: ssl.SSLContext) -> None:
+        await self.writer.start_tls(ctx)
+
+    async def _authenticate(self, user: str) -> None:
+        config = self.server.config
+        if config.trust:
+            return
+        record = self.server.users.get(user)
+        method = config.auth_method
+        if method == "scram-sha-256":
+            ok = await self._scram(record.scram if record else None)
+        elif method == "md5":
+            salt = secrets.token_bytes(4)
+            self.send(M.auth_md5(salt))
+            await self.flush()
+            answer = await self._password_message()
+            expected = None
+            if record is not None and record.md5:
+                expected = "md5" + hashlib.md5(record.md5[3:].encode("ascii") + salt).hexdigest()
+            ok = expected is not None and hmac.compare_digest(answer.encode("utf-8"), expected.encode("ascii"))
+        else:
+            self.send(M.auth_cleartext())
+            await self.flush()
+            answer = await self._password_message()
+            ok = record is not None and await asyncio.get_running_loop().run_in_executor(
+                None, record.scram.check_password, answer)
+        if not ok:
+            log.info("authentication failed user=%s peer=%s method=%s", user, self.peer, method)
+            raise PgError(INVALID_PASSWORD, f'password authentication failed for user "{user}"')
+
+    async def _password_message(self) -> str:
+        msg = await self.read_message(self.server.config.auth_timeout)
+        if not isinstance(msg, M.PasswordData):
+            raise M.ProtocolViolation("expected a password message")
+        return msg.data.rstrip(b"\0").decode("utf-8", "replace")
+
+    async def _scram(self, verifier: Any) -> bool:
+        self.send(M.auth_sasl([MECHANISM]))
+        await self.flush()
+        first = await self.read_message(self.server.config.auth_timeout)
+        if not isinstance(first, M.PasswordData):
+            raise M.ProtocolViolation("expected SASLInitialResponse")
+        data = first.data
+        end = data.find(b"\0")
+        if end < 0 or len(data) < end + 5:
+            raise M.ProtocolViolation("malformed SASLInitialResponse")
+        mechanism = data[:end].decode("ascii", "replace")
+        if mechanism != MECHANISM:
+            raise PgError(INVALID_AUTHORIZATION, f"SASL mechanism {mechanism!r} is not supported")
+        (size,) = struct.unpack_from("!i", data, end + 1)
+        payload = data[end + 5:]
+        if size != len(payload):
+            raise M.ProtocolViolation("SASLInitialResponse length mismatch")
+        exchange = ScramExchange(verifier)
+        try:
+            self.send(M.auth_sasl_continue(exchange.first(payload)))
+            await self.flush()
+            final = await self.read_message(self.server.config.auth_timeout)
+            if not isinstance(final, M.PasswordData):
+                raise M.ProtocolViolation("expected SASLResponse")
+            answer = exchange.final(final.data)
+        except ScramError as ex:
+            raise M.ProtocolViolation(f"SCRAM: {ex}") from None
+        if answer is None:
+            return False
+        self.send(M.auth_sasl_final(answer))
+        return True
+
+    # ---------------------------------------------------------------- the message loop
+    async def _loop(self) -> None:
+        while True:
+            msg = await self.read_message()
+            if self._skip_to_sync and not isinstance(msg, (M.Sync, M.Terminate)):
+                continue
+            match msg:
+                case M.Terminate():
+                    raise Closed("client terminated")
+                case M.Query(sql):
+                    await self._simple_query(sql)
+                case M.Sync():
+                    self._skip_to_sync = False
+                    self.send(M.ready_for_query(self._status()))
+                    await self.flush()
+                case M.Flush():
+                    await self.flush()
+                case M.PasswordData() | M.CopyFromClient():
+                    continue  # nothing asked for them; PostgreSQL ignores stray CopyData too
+                case _:
+                    await self._extended(msg)
+
+    def _status(self) -> str:
+        return self.session.status if self.session is not None else "I"
+
+    async def _guarded(self, fn: Callable[..., T], *args: Any, text: str = "") -> T:
+        """Run a session call on the worker thread under the server's query cap and the
+        session's statement timeout."""
+        assert self.session is not None
+        session = self.session
+        async with self.server.query_slots:
+            timeout = session.statement_timeout_s()
+            timer = None
+            if timeout > 0:
+                timer = asyncio.get_running_loop().call_later(timeout, session.cancel, "statement timeout")
+            try:
+                return await self.run_blocking(self._in_statement, fn, *args)
+            finally:
+                if timer is not None:
+                    timer.cancel()
+
+    def _in_statement(self, fn: Callable[..., T], *args: Any) -> T:
+        assert self.session is not None
+        self.session.begin_statement()
+        try:
+            return fn(*args)
+        finally:
+            self.session.end_statement()
+
+    def _error(self, ex: PgError, offset: int = 0) -> None:
+        assert self.session is not None
+        if self.session.status == "T":
+            self.session.status = "E"
+        position = ex.position + offset if ex.position is not None else None
+        self.send(M.error_response(ex.code, ex.message, position, ex.detail, ex.hint))
+
+    def _unexpected(self, ex: Exception) -> PgError:
+        log.exception("pid=%d: internal error", self.pid)
+        return PgError(INTERNAL, f"internal error: {type(ex).__name__}")
+
+    async def _simple_query(self, sql: str) -> None:
+        assert self.session is not None
+        statements = split_statements(sql)
+        if not statements:
+            self.send(M.empty_query())
+        for offset, text in statements:
+            started = time.monotonic()
+            try:
+                portal = Portal("", _classify(text), (), text)
+                result = await self._guarded(self.session.start, portal)
+                self._announce_settings()
+                if result.columns is not None:
+                    if result.copy:
+                        self.send(M.copy_out_response(len(result.columns)))
+                    else:
+                        self.send(M.row_description(portal.fields()))
+                    await self._stream(portal, 0)
+                    if result.copy:
+                        self.send(M.copy_done())
+                self.send(M.command_complete(_tag(portal)))
+                self._log_statement(text, started, "ok", portal.sent)
+            except PgError as ex:
+                self._log_statement(text, started, f"error {ex.code}", 0)
+                self._error(ex, offset)
+                break
+            except (Closed, M.ProtocolViolation, asyncio.CancelledError):
+                raise
+            except Exception as ex:
+                self._error(self._unexpected(ex))
+                break
+            finally:
+                await self.flush()
+        self.send(M.ready_for_query(self._status()))
+        await self.flush()
+
+    async def _stream(self, portal: Portal, max_rows: int) -> bool:
+        """Send rows (all, or up to ``max_rows``); True when the portal is exhausted."""
+        assert self.session is not None
+        left = max_rows if max_rows > 0 else None
+        while True:
+            want = CHUNK_ROWS if left is None else min(CHUNK_ROWS, left)
+            rows, done = await self._guarded(portal.fetch, want)
+            for r in rows:
+                self.send(r)
+            await self.flush()
+            if left is not None:
+                left -= len(rows)
+            if done:
+                return True
+            if left is not None and left <= 0:
+                return False
+
+    def _announce_settings(self) -> None:
+        assert self.session is not None
+        for name, value in self.session.changed:
+            self.send(M.parameter_status(name, value))
+        self.session.changed = []
+
+    def _log_statement(self, text: str, started: float, outcome: str, rows: int) -> None:
+        log.info("statement pid=%d user=%s duration=%.3fs rows=%d %s: %s", self.pid, self.user,
+                 time.monotonic() - started, rows, outcome, " ".join(text.split())[:300])
+
+    # ---------------------------------------------------------------- extended query
+    async def _extended(self, msg: M.FrontendMessage) -> None:
+        assert self.session is not None
+        session = self.session
+        try:
+            match msg:
+                case M.Parse(name, sql, types):
+                    if name and name in session.statements:
+                        raise PgError("42P05", f'prepared statement "{name}" already exists')
+                    session.prepare(name, sql, types)
+                    self.send(M.parse_complete())
+                case M.Bind():
+                    await self._guarded(session.bind, msg)
+                    self.send(M.bind_complete())
+                case M.Describe("S", name):
+                    stmt = session.statements.get(name)
+                    if stmt is None:
+                        raise PgError("26000", f'prepared statement "{name}" does not exist')
+                    self.send(M.parameter_description(session.param_oids(stmt)))
+                    fields = await self._guarded(session.describe_statement, stmt)
+                    self.send(M.row_description(fields) if fields is not None else M.no_data())
+                case M.Describe("P", name):
+                    portal = self._portal(name)
+                    result = await self._guarded(session.start, portal)
+                    self._announce_settings()
+                    if result.columns is not None and not result.copy:
+                        self.send(M.row_description(portal.fields()))
+                    else:
+                        self.send(M.no_data())
+                case M.Execute(name, max_rows):
+                    await self._execute(self._portal(name), max_rows)
+                case M.Close("S", name):
+                    session.close_statement(name)
+                    self.send(M.close_complete())
+                case M.Close("P", name):
+                    await self.run_blocking(session.close_portal, name)
+                    self.send(M.close_complete())
+                case _:
+                    raise M.ProtocolViolation(f"unexpected message {type(msg).__name__}")
+        except PgError as ex:
+            self._error(ex)
+            self._skip_to_sync = True
+        except (Closed, M.ProtocolViolation, asyncio.CancelledError):
+            raise
+        except Exception as ex:
+            self._error(self._unexpected(ex))
+            self._skip_to_sync = True
+        if len(self._out) > 64:
+            await self.flush()
+
+    def _portal(self, name: str) -> Portal:
+        assert self.session is not None
+        portal = self.session.portals.get(name)
+        if portal is None:
+            raise PgError("34000", f'portal "{name}" does not exist')
+        return portal
+
+    async def _execute(self, portal: Portal, max_rows: int) -> None:
+        started = time.monotonic()
+        fresh = portal.result is None
+        try:
+            assert self.session is not None
+            result = await self._guarded(self.session.start, portal)
+            self._announce_settings()
+            if result.columns is None:
+                self.send(M.command_complete(_tag(portal)))
+            else:
+                if result.copy:
+                    self.send(M.copy_out_response(len(result.columns)))
+                done = await self._stream(portal, max_rows)
+                if result.copy:
+                    self.send(M.copy_done())
+                if done:
+                    self.send(M.command_complete(_tag(portal)))
+                else:
+                    self.send(M.portal_suspended())
+            if fresh:
+                self._log_statement(portal.sql_text, started, "ok", portal.sent)
+        except PgError as ex:
+            self._log_statement(portal.sql_text, started, f"error {ex.code}", 0)
+            raise
+
+
+def _classify(text: str) -> Any:
+    from server.statements import classify
+    return classify(text)
+
+
+def _tag(portal: Portal) -> str:
+    assert portal.result is not None
+    r = portal.result
+    return f"{r.tag} {portal.sent}" if r.count_in_tag else r.tag
+
+
+__all__ = ["ClientConnection", "QUERY_CANCELED"]

@@ -1,0 +1,111 @@
+"""One Lamna engine per server process, and a PEP 249 connection per client session.
+
+The only module of server/ that reaches past ``sql``'s public API, and only because that
+API has no way yet to share one catalog and one RDD context between connections (see
+the server's report to sql/: ``sql.Engine``). Everything below is read-only use of
+attributes the ``StatementSession`` protocol documents (``catalog``, ``rdd_context``,
+``current_database``); nothing of sql/ is patched.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sql
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogColumn:
+    name: str
+    hive_type: str
+    comment: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogTable:
+    database: str
+    name: str
+    kind: str  # 'table' or 'view'
+    columns: tuple[CatalogColumn, ...]
+    comment: str | None
+
+
+class Engine:
+    """The shared engine: a root connection owns the catalog and the RDD context."""
+
+    def __init__(self, warehouse: str | None, master: str | None, settings: dict[str, str]) -> None:
+        self.warehouse = warehouse
+        self._settings = settings
+        self._root = sql.connect(warehouse=warehouse, master=master, **settings)
+        self._lock = threading.Lock()
+
+    @property
+    def _session(self) -> Any:
+        return self._root.session
+
+    def rdd_context(self) -> Any:
+        return self._session.rdd_context
+
+    def catalog(self) -> Any:
+        return self._session.catalog_if_open() if hasattr(self._session, "catalog_if_open") else None
+
+    def connect(self) -> sql.Connection:
+        """A new session sharing this engine's catalog, RDD context and cache."""
+        root = self._session
+        with self._lock:
+            ctx = root.rdd_context
+            cat = self.catalog()
+        session = type(root)(warehouse=self.warehouse, settings=dict(self._settings), catalog=cat, rdd_context=ctx)
+        return sql.Connection(session)
+
+    def release(self, conn: sql.Connection) -> None:
+        """End a client's session without closing the shared catalog or context.
+
+        ``Connection.close`` would close the catalog the session was handed (sql/ closes
+        whatever catalog a session holds), so a client session is simply dropped: its
+        temporary views and settings go with the object.
+        """
+
+    def close(self) -> None:
+        try:
+            self._root.close()
+        except Exception:  # shutting down: nothing left to tell the caller
+            log.exception("closing the engine")
+
+    # -- catalog listing for pg_catalog / information_schema
+    def tables(self) -> Iterator[CatalogTable]:
+        cat = self.catalog()
+        if cat is None:
+            return
+        for db in cat.list_databases():
+            for name in cat.list_tables(db):
+                try:
+                    t = cat.get_table(db, name)
+                except Exception:  # dropped between listing and reading
+                    continue
+                cols = tuple(CatalogColumn(c.name, c.type, c.comment)
+                             for c in tuple(t.columns) + tuple(t.partition_columns))
+                yield CatalogTable(db, name, "view" if t.is_view else "table", cols, t.comment)
+
+    def databases(self) -> list[str]:
+        cat = self.catalog()
+        return list(cat.list_databases()) if cat is not None else ["default"]
+
+
+def current_database(conn: sql.Connection) -> str:
+    return str(getattr(conn.session, "current_database", "default"))
+
+
+def set_job_group(conn: sql.Connection, group: str, description: str) -> None:
+    """Tag the jobs the calling thread starts so that ``cancel`` can stop their tasks."""
+    conn.session.rdd_context.setJobGroup(group, description)
+
+
+def cancel_job_group(conn: sql.Connection, group: str) -> None:
+    conn.session.rdd_context.cancelJobGroup(group)

@@ -680,40 +680,33 @@ class Catalog:
             wanted = []
         source = self.scan_source(t.db, t.name)
         parts = [p for p in source.parts if all(dict(p.raw).get(k) == v for k, v in static)]
-        results: dict[str, Any] = {}
-        all_batches_stats = []
-        with_cols = wanted
+        schema = t.arrow_schema()
+        whole_table = bool(t.partition_columns) and not static
+        table_acc = statsmod.StatsAccumulator(schema, wanted) if whole_table else None
+        computed_parts = []
         for part in parts:
             sub = replace(source, parts=(part,))
-            splits = sub.splits()
-            batches = (b for s in splits for b in sub.read_split(s, with_cols))
-            if not with_cols:
-                rows = sum(b.num_rows for s in splits for b in sub.read_split(s, []))
-                computed = statsmod.ComputedStats(rows, {})
-            else:
-                computed = statsmod.compute(batches, t.arrow_schema(), with_cols)
-            nbytes = sum(f.size for f in part.files)
+            acc = statsmod.StatsAccumulator(schema, wanted)
+            for split in sub.splits():
+                for batch in sub.read_split(split, wanted):
+                    acc.add(batch)
+                    if table_acc is not None:
+                        table_acc.add(batch)
             spec = partition_spec_path(part.raw) if t.partition_columns else ""
-            all_batches_stats.append((spec, computed, nbytes, len(part.files)))
+            computed_parts.append((spec, acc.result(), sum(f.size for f in part.files), len(part.files)))
+        if table_acc is not None:
+            computed_parts.append(("", table_acc.result(), sum(b for _, _, b, _ in computed_parts),
+                                   sum(n for _, _, _, n in computed_parts)))
+        results: dict[str, Any] = {}
         with self.metastore.transaction() as tx:
-            for spec, computed, nbytes, nfiles in all_batches_stats:
+            for spec, computed, nbytes, nfiles in computed_parts:
                 self.metastore.set_statistics(
                     tx, t.db, t.name, spec, computed.row_count, nbytes, nfiles,
                     {c: (statsmod.encode_value(mn), statsmod.encode_value(mx), nulls, distinct)
                      for c, (mn, mx, nulls, distinct) in computed.columns.items()},
                 )
-                results[spec] = computed
-            if t.partition_columns and not static:
-                # table level: sums; per-column min/max merge, distinct = max over partitions
-                rows = sum(c.row_count for _, c, _, _ in all_batches_stats)
-                nbytes = sum(b for _, _, b, _ in all_batches_stats)
-                nfiles = sum(n for _, _, _, n in all_batches_stats)
-                merged = _merge_column_stats([c for _, c, _, _ in all_batches_stats])
-                self.metastore.set_statistics(
-                    tx, t.db, t.name, "", rows, nbytes, nfiles,
-                    {c: (statsmod.encode_value(mn), statsmod.encode_value(mx), nulls, distinct)
-                     for c, (mn, mx, nulls, distinct) in merged.items()},
-                )
+                if spec or not t.partition_columns:
+                    results[spec] = computed
         return results
 
     @staticmethod
@@ -814,7 +807,14 @@ class PendingWrite:
             for rel, vals in affected.items():
                 if rel and rel not in existing:
                     ms.add_partition(tx, t.db, t.name, Partition(vals, locations[rel], time.time()), True)
-            _update_row_stats(ms, tx, t, affected, files, self.overwrite or truncate_spec is not None, set(existing))
+            empty_before = {rel for rel in affected if rel and rel not in existing}
+            if not t.partition_columns and not remove and not self.overwrite:
+                fs, path = resolve(current.location)  # type: ignore[arg-type]
+                if not list_data_files(fs, path):
+                    empty_before.add("")
+            if t.partition_columns and not existing:
+                empty_before.add("")
+            _update_row_stats(ms, tx, t, affected, files, self.overwrite or truncate_spec is not None, empty_before)
         self._done = True
         return plan, affected
 
@@ -825,7 +825,7 @@ class PendingWrite:
 
 
 def _update_row_stats(ms: Metastore, tx: sqlite3.Connection, t: Table, affected: dict[str, Any],
-                      files: list[WrittenFile], replaced: bool, existed: set[str]) -> None:
+                      files: list[WrittenFile], replaced: bool, empty_before: set[str]) -> None:
     """Keep row counts exact where cheap (Hive's autogather); column stats go stale.
 
     Replaced partitions get the new counts; appended ones add to known counts; a
@@ -846,27 +846,10 @@ def _update_row_stats(ms: Metastore, tx: sqlite3.Connection, t: Table, affected:
         if not known_rows:
             continue
         whole_table_replaced = replaced and not (rel == "" and t.partition_columns)
-        if whole_table_replaced or (rel and rel not in existed):
+        if whole_table_replaced or rel in empty_before:
             ms.set_statistics(tx, t.db, t.name, rel, rows, nbytes, nfiles)
         elif not replaced and old is not None and old[0] is not None:
             ms.set_statistics(tx, t.db, t.name, rel, old[0] + rows, (old[1] or 0) + nbytes, (old[2] or 0) + nfiles)
-
-
-def _merge_column_stats(stats: list[statsmod.ComputedStats]) -> dict[str, tuple[Any, Any, int, int | None]]:
-    out: dict[str, tuple[Any, Any, int, int | None]] = {}
-    for s in stats:
-        for c, (mn, mx, nulls, distinct) in s.columns.items():
-            if c not in out:
-                out[c] = (mn, mx, nulls, distinct)
-                continue
-            omn, omx, onulls, odist = out[c]
-            out[c] = (
-                mn if omn is None or (mn is not None and mn < omn) else omn,
-                mx if omx is None or (mx is not None and mx > omx) else omx,
-                onulls + nulls,
-                None if odist is None or distinct is None else max(odist, distinct),
-            )
-    return out
 
 
 def _free_name(directory: str, name: str, taken: set[str], overwrite: bool) -> str:

@@ -98,13 +98,27 @@ class ComputedStats:
     columns: dict[str, tuple[Any, Any, int, int | None]]
 
 
+class StatsAccumulator:
+    """Statistics of everything ``add``-ed: row count and, for ``columns``, per-column
+    (min, max, null count, distinct count)."""
+
+    def __init__(self, schema: pa.Schema, columns: Iterable[str] | None) -> None:
+        self.names = list(columns or [])
+        self.accs = {n: _ColumnAcc(schema.field(n).type) for n in self.names}
+        self.rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self.rows += batch.num_rows
+        for n in self.names:
+            self.accs[n].add(batch.column(batch.schema.get_field_index(n)))
+
+    def result(self) -> ComputedStats:
+        return ComputedStats(self.rows, {n: a.result() for n, a in self.accs.items()})
+
+
 def compute(batches: Iterable[pa.RecordBatch], schema: pa.Schema, with_columns: Iterable[str] | None) -> ComputedStats:
     """Row count, and per-column (min, max, null count, distinct count) if asked."""
-    names = list(with_columns or [])
-    accs = {n: _ColumnAcc(schema.field(n).type) for n in names}
-    rows = 0
+    acc = StatsAccumulator(schema, with_columns)
     for batch in batches:
-        rows += batch.num_rows
-        for n in names:
-            accs[n].add(batch.column(batch.schema.get_field_index(n)))
-    return ComputedStats(rows, {n: a.result() for n, a in accs.items()})
+        acc.add(batch)
+    return acc.result()

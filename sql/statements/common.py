@@ -58,6 +58,15 @@ class Ctx:
     def pos(self, node: exp.Expression | None) -> Position:
         return node_position(node, self.sql)
 
+    def word_pos(self, word: str) -> Position:
+        """Where ``word`` first appears as a whole word (for nodes sqlglot left unplaced)."""
+        import re
+
+        from sql.statements.errors import offset_position
+
+        m = re.search(rf"\b{re.escape(word)}\b", self.sql, re.IGNORECASE)
+        return offset_position(self.sql, m.start()) if m else (1, 1)
+
     def error(self, message: str, node: exp.Expression | None) -> StatementError:
         return StatementError(message, *self.pos(node))
 

@@ -19,7 +19,7 @@ from sql.statements.common import (
     partition_spec,
     table_name,
 )
-from sql.statements.errors import located
+from sql.statements.errors import StatementError, located
 
 _STORED_AS = {
     "TEXTFILE": "textfile", "SEQUENCEFILE": None, "RCFILE": None, "AVRO": None,
@@ -116,8 +116,9 @@ def _file_format(ctx: Ctx, p: exp.FileFormatProperty) -> str:
     name = this.name.upper() if hasattr(this, "name") else str(this).upper()
     fmt = _STORED_AS.get(name)
     if fmt is None:
-        raise ctx.error(
-            f"STORED AS {name} is not supported (supported: TEXTFILE, PARQUET, ORC, JSONFILE, CSV)", p
+        raise StatementError(
+            f"STORED AS {name} is not supported (supported: TEXTFILE, PARQUET, ORC, JSONFILE, CSV)",
+            *ctx.word_pos(name),
         )
     return fmt
 
@@ -172,9 +173,9 @@ def create_table(ctx: Ctx, create: exp.Create) -> StatementResult:
         return _ctas(ctx, create, cl, db, name, kind, storage, query, if_not_exists)
     columns = columns_of(ctx, target.expressions) if isinstance(target, exp.Schema) else ()
     part_cols = columns_of(ctx, cl.partition_defs)
-    for p in part_cols:
+    for p, pdef in zip(part_cols, cl.partition_defs):
         if any(c.name == p.name for c in columns):
-            raise ctx.error(f"Partition column {p.name} of {db}.{name} repeats a table column", create)
+            raise ctx.error(f"Partition column {p.name} of {db}.{name} repeats a table column", pdef)
     table = Table(
         db=db, name=name, kind=kind, columns=columns, partition_columns=part_cols, storage=storage,
         location=cl.location, comment=cl.comment, properties=tuple(cl.properties),

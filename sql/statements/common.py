@@ -43,6 +43,14 @@ class StatementResult:
     rowcount: int = -1
     message: str | None = None
 
+    @property
+    def schema(self) -> pa.Schema | None:
+        """Schema of the rows to show (None for statements that return none)."""
+        return self.table.schema if self.table is not None else None
+
+    def batches(self) -> list[pa.RecordBatch]:
+        return self.table.to_batches() if self.table is not None else []
+
 
 @dataclass(frozen=True, slots=True)
 class Ctx:

@@ -438,6 +438,70 @@ class Catalog:
                 delete_dir(fs, path)
         return matching
 
+    def rename_partition(self, db: str, name: str, old_spec: PartitionSpec, new_spec: PartitionSpec) -> None:
+        """ALTER TABLE ... PARTITION (old) RENAME TO PARTITION (new): for a managed table
+        whose partition lives in its default directory the directory moves too,
+        journaled like a table rename."""
+        t = self._require_table(db, name)
+        old_values = self.check_partition_spec(t, old_spec, full=True)
+        new_values = self.check_partition_spec(t, new_spec, full=True)
+        parts = {p.spec: p for p in self.metastore.list_partitions(t.db, t.name)}
+        old_key, new_key = partition_spec_path(old_values), partition_spec_path(new_values)
+        if old_key not in parts:
+            raise PartitionNotFound(f"Partition {old_key} of {t.qualified_name} does not exist")
+        if new_key in parts:
+            raise PartitionExists(f"Partition {new_key} already exists in {t.qualified_name}")
+        old = parts[old_key]
+        default_old = join(t.location, old_key)  # type: ignore[arg-type]
+        moving = t.kind == MANAGED and old.location == default_old
+        new_location = join(t.location, new_key) if moving else old.location  # type: ignore[arg-type]
+        write_id = new_write_id()
+        plan = {"dir_moves": [[old.location, new_location]] if moving else [], "moves": [], "remove": [],
+                "trash": trash_location(t.location, write_id),  # type: ignore[arg-type]
+                "staging": staging_location(t.location, write_id)}  # type: ignore[arg-type]
+        self.metastore.begin_write(write_id, t.db, t.name, plan["staging"], self._host, os.getpid())
+        try:
+            with self.metastore.transaction() as tx:
+                self.metastore.drop_partition(tx, t.db, t.name, old_key)
+                self.metastore.add_partition(tx, t.db, t.name, Partition(new_values, new_location, time.time()))
+                self.metastore.mark_committing(tx, write_id, plan)
+        except BaseException:
+            self.metastore.end_write(write_id)
+            raise
+        execute_plan(plan)
+        self.metastore.end_write(write_id)
+
+    def write_directory(self, location: str, columns: Sequence[Column], storage: Any, data: Any, *,
+                        max_rows_per_file: int = 1_000_000) -> WriteResult:
+        """INSERT OVERWRITE [LOCAL] DIRECTORY: replace a directory's files with ``data``,
+        atomically (staging, journaled commit), like a table write without a table."""
+        t = Table(db="", name=location, kind=EXTERNAL, columns=tuple(columns), storage=storage, location=location)
+        write_id = new_write_id()
+        staging = staging_location(location, write_id)
+        self.metastore.begin_write(write_id, "", location, staging, self._host, os.getpid())
+        fs, staging_path = resolve(staging)
+        try:
+            fs.create_dir(staging_path, recursive=True)
+            spec = WriteSpec(table=t, write_id=write_id, staging=staging, max_rows_per_file=max_rows_per_file)
+            if hasattr(data, "mapPartitionsWithIndex"):
+                results = data.mapPartitionsWithIndex(functools.partial(partition_task, spec)).collect()
+            else:
+                results = [write_task(spec, 0, _as_batches(data))]
+            files = [f for group in results for f in group]
+            dfs, dpath = resolve(location)
+            remove = [_uri_like(location, d.path) for d in list_data_files(dfs, dpath)]
+            plan = {"moves": [[join(staging, f.name), join(location, f.name)] for f in files], "remove": remove,
+                    "trash": trash_location(location, write_id), "staging": staging, "create_dirs": [location]}
+            with self.metastore.transaction() as tx:
+                self.metastore.mark_committing(tx, write_id, plan)
+        except BaseException:
+            delete_dir(fs, staging_path)
+            self.metastore.end_write(write_id)
+            raise
+        execute_plan(plan)
+        self.metastore.end_write(write_id)
+        return WriteResult(sum(f.rows for f in files), len(files), ())
+
     def set_location(self, db: str, name: str, location: str, spec: PartitionSpec = ()) -> None:
         t = self._require_table(db, name)
         if spec:

@@ -102,6 +102,8 @@ def _text_form(ctx: Ctx, word: str, sql_text: str, statement: exp.Expression | N
         return alter.alter_text(ctx, toks)
     if word == "CREATE" and (toks.is_kw("DATABASE", ahead=1) or toks.is_kw("SCHEMA", ahead=1)):
         return ddl.create_database_text(ctx, toks)
+    if word in ("DESCRIBE", "DESC"):
+        return show.describe_text(ctx, toks)
     if statement is None:
         return None  # not ours; the session reports its own parse error
     raise StatementNotSupported(f"Unsupported statement: {sql_text.strip()[:60]}", 1, 1)

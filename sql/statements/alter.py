@@ -80,6 +80,15 @@ def _type_text(ctx: Ctx, dtype: exp.DataType | None, t: Table, col: str) -> str 
 
 def _alter_set(ctx: Ctx, node: exp.Alter, t: Table, action: exp.AlterSet) -> Table:
     cat = ctx.catalog
+    file_format = action.args.get("file_format")
+    if file_format:
+        from sql.statements.ddl import _STORED_AS
+
+        name = file_format[0].name.upper()
+        fmt = _STORED_AS.get(name)
+        if fmt is None:
+            raise StatementError(f"SET FILEFORMAT {name} is not supported", *ctx.pos(file_format[0]))
+        return cat.alter_table(t.db, t.name, dataclasses.replace(t, storage=dataclasses.replace(t.storage, format=fmt)))
     location = action.args.get("location")
     if location is not None:
         spec = partition_spec(ctx, node.this.args.get("partition"))
@@ -161,7 +170,16 @@ def alter_text(ctx: Ctx, toks: Tokens) -> StatementResult:
         t = cat.get_table(name.db or ctx.session.current_database, name.name)
     action_off = toks.offset()
     with located(toks.position(action_off)):
-        if toks.accept("ADD"):
+        if toks.accept("RECOVER", "PARTITIONS"):
+            toks.expect_end()
+            cat.repair_table(t.db, t.name)
+        elif toks.accept("PARTITION"):
+            old, _ = toks.partition_spec()
+            toks.expect("RENAME", "TO", "PARTITION")
+            new, new_off = toks.partition_spec()
+            toks.expect_end()
+            cat.rename_partition(t.db, t.name, old, new)
+        elif toks.accept("ADD"):
             if_not_exists = toks.accept("IF", "NOT", "EXISTS")
             if not toks.is_kw("PARTITION"):
                 raise toks.error("Expected PARTITION or COLUMNS")

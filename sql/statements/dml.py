@@ -155,12 +155,40 @@ def _source_data(ctx: Ctx, target: _Target, query: exp.Expression) -> Any:
 
 
 def insert(ctx: Ctx, node: exp.Insert) -> StatementResult:
+    if isinstance(node.this, exp.Directory):
+        return insert_directory(ctx, node)
     target = _Target(ctx, node)
     query = node.expression
     data = _source_data(ctx, target, query)
     with located(target.pos):
         result = ctx.catalog.write(target.table.db, target.table.name, data, overwrite=target.overwrite,
                                    partition=target.spec)
+    return StatementResult(rowcount=result.rows)
+
+
+def insert_directory(ctx: Ctx, node: exp.Insert) -> StatementResult:
+    """INSERT OVERWRITE [LOCAL] DIRECTORY 'd' [ROW FORMAT ...] [STORED AS ...] SELECT ...
+    (text with Hive's default delimiters unless told otherwise)."""
+    from catalog.model import StorageFormat
+    from catalog.types import format_hive_type, from_arrow
+    from sql.statements.ddl import _file_format, _storage
+
+    d = node.this
+    if not node.args.get("overwrite"):
+        raise ctx.error("Only INSERT OVERWRITE [LOCAL] DIRECTORY is supported", node)
+    location = d.this.this
+    fmt = "textfile"
+    stored = node.args.get("stored")
+    if stored:
+        fmt = _file_format(ctx, stored)
+    row = d.args.get("row_format")
+    delimited = {k: v.this for k, v in row.args.items() if isinstance(v, exp.Literal)} if row is not None else {}
+    storage = _storage(fmt, delimited, None, []) if (delimited or fmt != "textfile") else StorageFormat(format="textfile")
+    output = ctx.session.run_query(node.expression)
+    with located(ctx.pos(node.expression)):
+        columns = [Column(f"_col{i}", format_hive_type(from_arrow(f.type))) for i, f in enumerate(output.schema)]
+    with located(ctx.pos(d)):
+        result = ctx.catalog.write_directory(location, columns, storage, query_data(output))
     return StatementResult(rowcount=result.rows)
 
 

@@ -163,6 +163,14 @@ def show_create(t: Table) -> str:
 def describe(ctx: Ctx, node: exp.Describe) -> StatementResult:
     style = (node.args.get("style") or "").upper()
     target = node.this
+    if (node.args.get("kind") or "").upper() in ("DATABASE", "SCHEMA"):
+        name = (target.name or target.text("db")).lower()
+        with located(ctx.pos(target)):
+            d = ctx.catalog.get_database(name)
+        row = (d.name, d.comment or "", d.location, "", "USER",
+               str(dict(d.properties)) if style == "EXTENDED" and d.properties else "")
+        return StatementResult(result_table(
+            ["db_name", "comment", "location", "owner_name", "owner_type", "parameters"], [row]))
     db, name = table_name(ctx, target)
     spec = partition_spec(ctx, node.args.get("partition"))
     with located(ctx.pos(target)):
@@ -191,6 +199,28 @@ def describe(ctx: Ctx, node: exp.Describe) -> StatementResult:
             rows += [(c.name, c.type, c.comment or "") for c in t.partition_columns]
         rows += _formatted(ctx, t, part)
     return StatementResult(result_table(["col_name", "data_type", "comment"], rows))
+
+
+def describe_text(ctx: Ctx, toks: Tokens) -> StatementResult:
+    """DESCRIBE [EXTENDED|FORMATTED] t col — the column form sqlglot does not parse."""
+    if not (toks.accept("DESCRIBE") or toks.accept("DESC")):
+        raise toks.error("Expected DESCRIBE")
+    toks.accept("EXTENDED") or toks.accept("FORMATTED")
+    name = toks.qualified_name()
+    col, col_off = toks.identifier("a column name")
+    toks.expect_end()
+    with located(toks.position(name.offset)):
+        t = ctx.catalog.lookup(name.db, name.name, ctx.session.current_database)
+    c = t.column(col)
+    if c is None:
+        raise toks.error(f"Column {col} not found in {t.qualified_name}", col_off)
+    rows: list[tuple[Any, ...]] = [("col_name", c.name), ("data_type", c.type), ("comment", c.comment or "")]
+    if not t.is_view and not t.temporary:
+        stats = ctx.catalog.statistics(t.db, t.name)
+        cs = stats.columns.get(c.name) if stats is not None else None
+        if cs is not None:
+            rows += [("min", cs.min), ("max", cs.max), ("num_nulls", cs.null_count), ("distinct_count", cs.distinct_count)]
+    return StatementResult(result_table(["column_property", "value"], rows))
 
 
 def _detail(ctx: Ctx, t: Table) -> str:

@@ -128,3 +128,21 @@ def test_msck_repair_discovers_partitions(session, tmp_path):
     shutil.rmtree(root / "y=2021")
     assert "1 dropped" in session.execute("MSCK REPAIR TABLE e SYNC PARTITIONS").message
     assert len(session.rows("SHOW PARTITIONS e")) == 2
+
+
+def test_rename_partition_moves_its_directory(part, reopen, warehouse):
+    part.execute("ALTER TABLE t PARTITION (dt='d1') RENAME TO PARTITION (dt='d9')")
+    assert sorted(os.listdir(os.path.join(warehouse, "default.db", "t"))) == ["dt=d2", "dt=d9"]
+    s = reopen()
+    assert s.rows("SHOW PARTITIONS t") == [("dt=d2",), ("dt=d9",)]
+    assert sorted(s.rows("SELECT a, dt FROM t")) == [(1, "d9"), (2, "d2")]
+    with pytest.raises(StatementError, match="already exists"):
+        part.execute("ALTER TABLE t PARTITION (dt='d9') RENAME TO PARTITION (dt='d2')")
+
+
+def test_recover_partitions_and_set_fileformat(part, warehouse):
+    os.makedirs(os.path.join(warehouse, "default.db", "t", "dt=d7"))
+    part.execute("ALTER TABLE t RECOVER PARTITIONS")
+    assert ("dt=d7",) in part.rows("SHOW PARTITIONS t")
+    part.execute("ALTER TABLE t SET FILEFORMAT ORC")
+    assert part.catalog.get_table("default", "t").storage.format == "orc"

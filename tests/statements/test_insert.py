@@ -195,3 +195,20 @@ def test_external_text_table_reads_bad_rows_as_null_then_strict(session, tmp_pat
 
     with pytest.raises(DataFormatError, match="line 2, column a"):
         session.rows("SELECT * FROM e")
+
+
+def test_insert_overwrite_directory(session, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("stale\n")
+    session.execute("CREATE TABLE t (a INT, b STRING)")
+    session.execute("INSERT INTO t VALUES (1, 'x'), (2, NULL)")
+    r = session.execute(f"INSERT OVERWRITE LOCAL DIRECTORY '{out}' ROW FORMAT DELIMITED FIELDS TERMINATED BY ',' "
+                        "SELECT a, b FROM t")
+    assert r.rowcount == 2
+    files = [f for f in os.listdir(out) if not f.startswith(".")]
+    assert "old.txt" not in files
+    assert sorted("".join((out / f).read_text() for f in files).splitlines()) == ["1,x", "2,\\N"]
+    session.execute(f"INSERT OVERWRITE DIRECTORY '{out}' STORED AS PARQUET SELECT a FROM t")
+    got = duckdb.connect().execute(f"SELECT * FROM read_parquet('{out}/*.parquet') ORDER BY 1").fetchall()
+    assert got == [(1,), (2,)]

@@ -117,3 +117,15 @@ def test_use_changes_unqualified_names(s):
     assert s.catalog.table_exists("d2", "t")
     s.execute("INSERT INTO default.sales PARTITION (day='2021-02-01') SELECT 5, 1.00, 'z'")
     assert (5,) in s.rows("SELECT id FROM default.sales")
+
+
+def test_describe_column_and_database(s):
+    s.execute("ANALYZE TABLE sales COMPUTE STATISTICS FOR COLUMNS id")
+    rows = dict(s.rows("DESCRIBE FORMATTED sales id"))
+    assert rows["data_type"] == "int" and rows["comment"] == "key"
+    assert (rows["min"], rows["max"], rows["num_nulls"], rows["distinct_count"]) == ("1", "4", "0", "4")
+    with pytest.raises(StatementError, match="Column nope not found in default.sales"):
+        s.execute("DESCRIBE sales nope")
+    s.execute("CREATE DATABASE d COMMENT 'dee' WITH DBPROPERTIES ('k' = 'v')")
+    (row,) = s.rows("DESCRIBE DATABASE EXTENDED d")
+    assert row[0] == "d" and row[1] == "dee" and "'k': 'v'" in row[5]

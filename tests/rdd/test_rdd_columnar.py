@@ -8,6 +8,7 @@ import random
 import cloudpickle
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from rdd.columnar import BatchHashPartitioner, hash_partition_ids
@@ -255,3 +256,107 @@ def test_to_local_iterator_streams_partitions(sc, log):
     assert len(log.lines()) < 4, log.lines()  # not everything was computed up front
     assert [first] + list(it) == list(range(40))
     assert list(r.toLocalIterator()) == list(range(40))
+
+
+# -- equal SQL values in different physical encodings ------------------------------------------------
+
+
+def test_string_encodings_hash_alike():
+    """A join key read as dictionary<string> on one side and string on the other must meet."""
+    values = ["a", "bb", None, "héllo", "", "a", "zz" * 20]
+    plain = pa.record_batch({"k": pa.array(values, pa.string())})
+    large = pa.record_batch({"k": pa.array(values, pa.large_string())})
+    dictionary = pa.record_batch({"k": pa.array(values, pa.string()).dictionary_encode()})
+    want = hash_partition_ids(plain, ("k",), 16).tolist()
+    assert hash_partition_ids(large, ("k",), 16).tolist() == want
+    assert hash_partition_ids(dictionary, ("k",), 16).tolist() == want
+
+
+def test_negative_zero_and_zero_hash_alike():
+    """SQL: -0.0 = 0.0, so GROUP BY / JOIN on a double column must put them together."""
+    b = pa.record_batch({"d": pa.array([0.0, -0.0, 1.5, -1.5], pa.float64())})
+    ids = hash_partition_ids(b, ("d",), 32).tolist()
+    assert ids[0] == ids[1]
+
+
+def test_hash_partition_ids_accepts_table_and_chunks():
+    b1 = _batch(100, seed=1)
+    b2 = _batch(100, seed=2, offset=100)
+    table = pa.Table.from_batches([b1, b2])
+    whole = pa.Table.from_batches([table.combine_chunks().to_batches()[0]]).to_batches()[0]
+    assert hash_partition_ids(table, ("name", "id"), 8).tolist() == hash_partition_ids(whole, ("name", "id"), 8).tolist()
+
+
+RICH = pa.schema([
+    ("k", pa.int32()),
+    ("dec", pa.decimal128(12, 3)),
+    ("ts", pa.timestamp("us", tz="UTC")),
+    ("day", pa.date32()),
+    ("tags", pa.list_(pa.string())),
+    ("pt", pa.struct([("x", pa.float64()), ("y", pa.float64())])),
+    ("flag", pa.bool_()),
+    ("cat", pa.dictionary(pa.int32(), pa.string())),
+    ("blob", pa.binary()),
+], metadata={b"origin": b"lamna-test"})
+
+
+def _rich_batch(offset, n=50):
+    import datetime
+    import decimal
+    rows = range(offset, offset + n)
+    return pa.record_batch([
+        pa.array([i % 7 for i in rows], pa.int32()),
+        pa.array([decimal.Decimal(i) / 1000 for i in rows], pa.decimal128(12, 3)),
+        pa.array([datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=i) for i in rows],
+                 pa.timestamp("us", tz="UTC")),
+        pa.array([datetime.date(2020, 1, 1) + datetime.timedelta(days=i) for i in rows], pa.date32()),
+        pa.array([[str(i)] * (i % 3) if i % 5 else None for i in rows], pa.list_(pa.string())),
+        pa.array([{"x": float(i), "y": -float(i)} for i in rows], RICH.field("pt").type),
+        pa.array([i % 2 == 0 for i in rows], pa.bool_()),
+        pa.array([f"c{i % 3}" for i in rows], pa.string()).dictionary_encode().cast(pa.dictionary(pa.int32(), pa.string())),
+        pa.array([bytes([i % 256]) * 3 for i in rows], pa.binary()),
+    ], schema=RICH)
+
+
+def test_shuffle_batches_preserves_rich_types_and_metadata(sc):
+    batches = [_rich_batch(i * 50) for i in range(4)]
+    out = sc.parallelize(batches, 2).shuffleBatches(BatchHashPartitioner(("k",), 3)).collect()
+    assert out, "no batches came back"
+    for b in out:
+        assert b.schema.equals(RICH, check_metadata=True), b.schema
+    got = pa.Table.from_batches(out).sort_by("dec").to_pylist()
+    want = pa.Table.from_batches(batches).sort_by("dec").to_pylist()
+    assert got == want
+
+
+def test_cached_batches_are_evicted_by_byte_size(master, make_context, tmp_path):
+    from rddtestlib import CallLog, counting_partitions
+
+    ctx = make_context(master, conf={"lamna.storage.memory": "256k"})
+    log = CallLog(tmp_path / "calls")
+    # 6 partitions of ~200 KiB of Arrow data each: at most one fits per executor
+    batches = [pa.record_batch({"v": pa.array(np.arange(i * 25_000, (i + 1) * 25_000, dtype=np.int64))})
+               for i in range(6)]
+    r = ctx.parallelize(batches, 6).mapPartitionsWithIndex(counting_partitions(log.path)).cache()
+    for _ in range(2):
+        assert r.map(lambda b: int(pc.sum(b.column("v")).as_py())).sum() == sum(range(150_000))
+    assert len(log.lines()) > 6, "all 1.2 MB of batches stayed cached under a 256 KiB budget"
+    executors = 2 if master.startswith("local-cluster") else 1
+    (info,) = ctx.storageInfo()  # Lamna's hook: cached partitions and bytes per RDD
+    assert info.memory_bytes <= executors * 256 * 1024
+    assert info.num_cached_partitions < 6
+
+
+def test_cache_byte_accounting_of_batches(master, make_context):
+    ctx = make_context(master, conf={"lamna.storage.memory": "64m"})
+    batches = [pa.record_batch({"v": pa.array(np.arange(i * 25_000, (i + 1) * 25_000, dtype=np.int64)),
+                                "s": pa.array([f"row-{j}" for j in range(25_000)])})
+               for i in range(4)]
+    nbytes = sum(b.nbytes for b in batches)
+    r = ctx.parallelize(batches, 4).map(lambda b: b).cache()
+    assert r.count() == 4
+    (info,) = ctx.storageInfo()
+    assert info.num_cached_partitions == 4
+    assert 0.5 * nbytes <= info.memory_bytes <= 3 * nbytes, (info.memory_bytes, nbytes)
+    r.unpersist()
+    assert all(i.memory_bytes == 0 for i in ctx.storageInfo())

@@ -45,6 +45,15 @@ def namespace_oid(schema: str) -> int:
     return fixed.get(schema) or 20000 + zlib.crc32(schema.encode()) % 1_000_000
 
 
+_SYSTEM_OIDS = {"pg_type": 1247, "pg_attribute": 1249, "pg_proc": 1255, "pg_class": 1259, "pg_constraint": 2606,
+                "pg_index": 2610, "pg_namespace": 2615, "pg_description": 2609, "pg_database": 1262,
+                "pg_attrdef": 2604, "pg_trigger": 2620, "pg_rewrite": 2618}
+
+
+def system_oid(table: str) -> int:
+    return _SYSTEM_OIDS.get(table) or 12000 + zlib.crc32(table.encode()) % 1000
+
+
 def table_oid(database: str, table: str) -> int:
     return 1_048_576 + zlib.crc32(f"{database}.{table}".encode()) % 1_000_000_000
 
@@ -250,6 +259,11 @@ def pg_publication_namespace(s: Snapshot) -> pa.Table:
     return _empty(("oid", _I64), ("pnpubid", _I64), ("pnnspid", _I64))
 
 
+def pg_opclass(s: Snapshot) -> pa.Table:
+    return _empty(("oid", _I64), ("opcmethod", _I64), ("opcname", _STR), ("opcnamespace", _I64),
+                  ("opcdefault", _BOOL), ("opcintype", _I64))
+
+
 def pg_range(s: Snapshot) -> pa.Table:
     return _empty(("rngtypid", _I64), ("rngsubtype", _I64))
 
@@ -313,7 +327,7 @@ def is_views(s: Snapshot) -> pa.Table:
 PG_CATALOG = {f.__name__: f for f in (
     pg_namespace, pg_class, pg_attribute, pg_type, pg_database, pg_roles, pg_settings, pg_am, pg_tablespace,
     pg_description, pg_proc, pg_index, pg_constraint, pg_attrdef, pg_inherits, pg_enum, pg_collation,
-    pg_trigger, pg_rewrite, pg_extension, pg_sequence, pg_statistic_ext, pg_policy, pg_publication, pg_publication_rel, pg_publication_namespace, pg_range,
+    pg_trigger, pg_rewrite, pg_extension, pg_sequence, pg_statistic_ext, pg_policy, pg_publication, pg_publication_rel, pg_publication_namespace, pg_opclass, pg_range,
     pg_matviews)}
 PG_CATALOG["pg_user"] = pg_roles
 PG_CATALOG["pg_authid"] = pg_roles

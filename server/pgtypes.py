@@ -349,7 +349,8 @@ def _text_literal(text: str, oid: int) -> str:
             return str(n) if -(2 ** 31) <= n < 2 ** 31 else f"{n}L"
         if oid in (FLOAT4, FLOAT8):
             f = float(text)
-            return repr(f) if math.isfinite(f) else f"CAST({_str_literal(text)} AS DOUBLE)"
+            kind = "FLOAT" if oid == FLOAT4 else "DOUBLE"
+            return f"CAST({repr(f) if math.isfinite(f) else _str_literal(text)} AS {kind})"
         if oid == NUMERIC:
             d = decimal.Decimal(text)
             return f"{d}BD" if d.is_finite() else "NULL"
@@ -388,7 +389,7 @@ def _binary_literal(b: bytes, oid: int) -> str:
         n = struct.unpack("!q", b)[0]
         return str(n) if -(2 ** 31) <= n < 2 ** 31 else f"{n}L"
     if oid == FLOAT4:
-        return _text_literal(repr(struct.unpack("!f", b)[0]), FLOAT8)
+        return _text_literal(repr(struct.unpack("!f", b)[0]), FLOAT4)
     if oid == FLOAT8:
         return _text_literal(repr(struct.unpack("!d", b)[0]), FLOAT8)
     if oid == DATE:

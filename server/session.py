@@ -431,6 +431,8 @@ class Session:
 
     def _oid_of(self, name: str) -> int | None:
         parts = [p.strip('"') for p in name.split(".")]
+        if (len(parts) == 2 and parts[0].lower() == "pg_catalog") or parts[-1].lower() in C.PG_CATALOG:
+            return C.system_oid(parts[-1].lower())
         db = C.database_name(parts[0]) if len(parts) == 2 else E.current_database(self.conn)
         table = parts[-1].lower()
         for t in self.engine.tables():

@@ -82,6 +82,11 @@ def translate(sql: str, who: Identity, dialect: str) -> Translation:
         new = _rewrite(node, who, found)
         if new is node:
             return node
+        for _ in range(10):  # a replacement may itself be rewritable (a Cast unwrapped to a Dot)
+            again = _rewrite(new, who, found)
+            if again is new:
+                break
+            new = again
         for key, value in list(new.args.items()):
             if isinstance(value, exp.Expression):
                 new.set(key, value.transform(deep, copy=False))
@@ -111,14 +116,17 @@ def _null_string() -> exp.Expression:
     return exp.Cast(this=exp.Null(), to=exp.DataType.build("string"))
 
 
-_TRUE_FUNCS = {"pg_table_is_visible", "pg_relation_is_publishable", "pg_type_is_visible", "pg_function_is_visible", "has_table_privilege",
+_TRUE_FUNCS = {"pg_table_is_visible", "pg_relation_is_publishable", "pg_collation_is_visible",
+               "pg_opclass_is_visible", "pg_conversion_is_visible", "pg_operator_is_visible", "pg_type_is_visible", "pg_function_is_visible", "has_table_privilege",
                "has_schema_privilege", "has_database_privilege", "has_column_privilege", "pg_has_role",
                "has_any_column_privilege", "has_function_privilege"}
 _NULL_FUNCS = {"pg_get_expr", "obj_description", "col_description", "shobj_description", "pg_get_constraintdef",
                "pg_get_indexdef", "pg_get_viewdef", "pg_get_triggerdef", "pg_get_partkeydef",
                "pg_get_statisticsobjdef_columns", "pg_get_ruledef", "pg_get_function_arguments",
                "pg_get_function_result", "pg_get_serial_sequence", "to_regtype", "array_to_string",
-               "pg_tablespace_location", "pg_get_function_identity_arguments"}
+               "pg_tablespace_location", "pg_get_function_identity_arguments", "json_build_object",
+               "jsonb_build_object", "json_agg", "array_agg", "unnest", "generate_subscripts",
+               "string_to_array", "array_position", "explode", "explode_outer", "array_to_string"}
 _ZERO_FUNCS = {"pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_database_size",
                "pg_indexes_size"}
 
@@ -142,6 +150,8 @@ def _rewrite(node: exp.Expression, who: Identity, found: set[tuple[str, str]]) -
         return _rewrite(node.expression, who, found)
     if isinstance(node, exp.Collate):
         return node.this
+    if isinstance(node, exp.Escape) and isinstance(node.this, exp.Like):
+        return _like_escape(node)
     if isinstance(node, exp.CurrentVersion):
         return _lit(VERSION_TEXT)
     if isinstance(node, exp.CurrentSchema):
@@ -191,6 +201,10 @@ def _function(name: str, node: exp.Expression, args: list[exp.Expression], who: 
         return _null_string()
     if name in _ZERO_FUNCS:
         return exp.Literal.number(0)
+    if name in ("bool_and", "logical_and", "every") and args:
+        return exp.Min(this=args[0])
+    if name in ("bool_or", "logical_or") and args:
+        return exp.Max(this=args[0])
     if name == "pg_size_pretty":
         return _lit("0 bytes")
     if name == "pg_encoding_to_char":
@@ -208,7 +222,40 @@ def _function(name: str, node: exp.Expression, args: list[exp.Expression], who: 
         return _lit(args[1].name)
     if name in ("to_regclass",) and args and isinstance(args[0], exp.Literal):
         return _lit(who.oid_of(args[0].name))
+    if name.startswith("pg_") and isinstance(node, exp.Anonymous):
+        return _null_string()  # a PostgreSQL introspection function we have nothing for
     return node
+
+
+def _constant_text(node: exp.Expression) -> str | None:
+    """The value of a string built from literals with ``||`` (after parameter substitution)."""
+    if isinstance(node, exp.Literal) and node.is_string:
+        return node.name
+    if isinstance(node, exp.Cast):
+        return _constant_text(node.this)
+    if isinstance(node, exp.DPipe):
+        left, right = _constant_text(node.this), _constant_text(node.expression)
+        return None if left is None or right is None else left + right
+    return None
+
+
+def _like_escape(node: exp.Escape) -> exp.Expression:
+    """``x LIKE p ESCAPE c`` (the engine has no ESCAPE) as an anchored regular expression."""
+    like = node.this
+    pattern, escape = _constant_text(like.expression), _constant_text(node.expression)
+    if pattern is None or escape is None or len(escape) != 1:
+        return like  # not a constant (e.g. NULL while describing): plain LIKE
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == escape and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
+        i += 1
+    match = exp.RegexpLike(this=like.this, expression=exp.Literal.string("^" + "".join(out) + "$"))
+    return exp.Not(this=match) if like.args.get("negate") else match
 
 
 def _type_name(to: exp.DataType) -> str:

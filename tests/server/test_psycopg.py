@@ -1,0 +1,134 @@
+"""psycopg 3: parameters in binary and text, named (server-side) cursors that stream,
+COPY TO STDOUT, errors, and many connections from threads at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import threading
+
+import pytest
+
+from tests.server.conftest import ServerInfo, need_module
+
+
+@pytest.fixture()
+def conn(server: ServerInfo):  # type: ignore[no-untyped-def]
+    psycopg = need_module("psycopg")
+    with psycopg.connect(server.dsn(), connect_timeout=10) as c:  # type: ignore[attr-defined]
+        yield c
+
+
+def test_parameters_round_trip(conn) -> None:  # type: ignore[no-untyped-def]
+    cur = conn.execute("SELECT %s AS i, %s AS s, %s AS d, %s AS b, %s AS f, %s AS n, %s AS big",
+                       (5, "it's \\ ok", dt.date(2020, 1, 2), True, 1.5, decimal.Decimal("3.25"), 2 ** 40))
+    assert cur.fetchone() == (5, "it's \\ ok", dt.date(2020, 1, 2), True, 1.5, decimal.Decimal("3.25"), 2 ** 40)
+
+
+def test_filter_with_parameter_and_types(conn) -> None:  # type: ignore[no-untyped-def]
+    cur = conn.execute("SELECT id, name, price, sold, ts, ratio, flag, big, small FROM items WHERE id = %s", (2,))
+    assert cur.fetchall() == [(2, "pear", decimal.Decimal("2.25"), dt.date(2024, 2, 3),
+                               dt.datetime(2024, 2, 3, 4, 5, 6, 500000), 1.25, False, -5, 2)]
+    assert [d.type_code for d in cur.description] == [23, 25, 1700, 1082, 1114, 701, 16, 20, 21]
+
+
+def test_binary_results(conn) -> None:  # type: ignore[no-untyped-def]
+    cur = conn.cursor(binary=True)
+    cur.execute("SELECT id, name, price, sold, ts, ratio, flag, big, small FROM items ORDER BY id")
+    rows = cur.fetchall()
+    assert rows[0] == (1, "apple", decimal.Decimal("1.50"), dt.date(2024, 1, 2), dt.datetime(2024, 1, 2, 3, 4, 5),
+                       0.5, True, 10_000_000_000, 1)
+    assert rows[2] == (3, "fig", None, None, None, None, None, None, None)
+
+
+def test_named_cursor_streams(conn) -> None:  # type: ignore[no-untyped-def]
+    with conn.cursor(name="stream") as cur:
+        cur.itersize = 7
+        cur.execute("SELECT n FROM numbers ORDER BY n")
+        first = cur.fetchmany(3)
+        rest = [r[0] for r in cur]
+    assert [r[0] for r in first] == [1, 2, 3]
+    assert rest == list(range(4, 51))
+    conn.commit()
+
+
+def test_copy_to_stdout(conn) -> None:  # type: ignore[no-untyped-def]
+    with conn.cursor() as cur:
+        with cur.copy("COPY (SELECT id, name, price FROM items ORDER BY id) TO STDOUT") as copy:
+            rows = list(copy.rows())
+    assert rows == [("1", "apple", "1.50"), ("2", "pear", "2.25"), ("3", "fig", None)]
+
+
+def test_error_then_connection_still_usable(conn) -> None:  # type: ignore[no-untyped-def]
+    psycopg = need_module("psycopg")
+    with pytest.raises(psycopg.errors.UndefinedTable) as info:  # type: ignore[attr-defined]
+        conn.execute("SELECT * FROM nosuch")
+    assert info.value.diag.sqlstate == "42P01"
+    with pytest.raises(psycopg.errors.InFailedSqlTransaction):  # type: ignore[attr-defined]
+        conn.execute("SELECT 1")
+    conn.rollback()
+    assert conn.execute("SELECT 1").fetchone() == (1,)
+    with pytest.raises(psycopg.errors.SyntaxError):  # type: ignore[attr-defined]
+        conn.execute("SELEC 1")
+    conn.rollback()
+
+
+def test_autocommit_and_settings(server: ServerInfo) -> None:
+    psycopg = need_module("psycopg")
+    with psycopg.connect(server.dsn(), autocommit=True) as c:  # type: ignore[attr-defined]
+        assert c.info.parameter_status("DateStyle") == "ISO, MDY"
+        assert c.info.parameter_status("client_encoding") == "UTF8"
+        assert c.info.parameter_status("integer_datetimes") == "on"
+        c.execute("SET application_name = 'tests'")
+        assert c.info.parameter_status("application_name") == "tests"
+        assert c.execute("SELECT current_setting('application_name')").fetchone() == ("tests",)
+        assert c.execute("SHOW statement_timeout").fetchone() == ("0",)
+        v = c.execute("SELECT version()").fetchone()[0]
+        assert v.startswith("PostgreSQL ")
+
+
+def test_concurrent_connections_from_threads(server: ServerInfo) -> None:
+    psycopg = need_module("psycopg")
+    results: dict[int, object] = {}
+
+    def work(i: int) -> None:
+        try:
+            with psycopg.connect(server.dsn(), autocommit=True) as c:  # type: ignore[attr-defined]
+                total = 0
+                for _ in range(3):
+                    total += c.execute("SELECT count(*) FROM numbers WHERE n > %s", (i,)).fetchone()[0]
+                results[i] = total
+        except Exception as ex:  # reported below
+            results[i] = ex
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert results == {i: 3 * (50 - i) for i in range(6)}
+
+
+def test_statement_timeout_cancels(server: ServerInfo) -> None:
+    psycopg = need_module("psycopg")
+    with psycopg.connect(server.dsn(), autocommit=True) as c:  # type: ignore[attr-defined]
+        c.execute("SET statement_timeout = 200")
+        with pytest.raises(psycopg.errors.QueryCanceled):  # type: ignore[attr-defined]
+            c.execute(SLOW_QUERY)
+        c.execute("SET statement_timeout = 0")
+        assert c.execute("SELECT 2").fetchone() == (2,)
+
+
+def test_cancel_stops_a_running_query(server: ServerInfo) -> None:
+    psycopg = need_module("psycopg")
+    with psycopg.connect(server.dsn(), autocommit=True) as c:  # type: ignore[attr-defined]
+        timer = threading.Timer(0.5, c.cancel)
+        timer.start()
+        with pytest.raises(psycopg.errors.QueryCanceled):  # type: ignore[attr-defined]
+            c.execute(SLOW_QUERY)
+        timer.join()
+        assert c.execute("SELECT 3").fetchone() == (3,)
+
+
+#: A cross join big enough to run for minutes if nothing stops it.
+SLOW_QUERY = "SELECT count(*) FROM numbers a, numbers b, numbers c, numbers d, numbers e WHERE a.n + b.n + c.n + d.n + e.n > 0"

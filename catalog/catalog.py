@@ -569,17 +569,25 @@ class Catalog:
     def scan_source(
         self, db: str, name: str, *, strict: bool = False, bad_fields: Any = None,
         split_bytes: int = DEFAULT_SPLIT_BYTES, wait_seconds: float = 60.0,
+        predicate: Any = None,
     ) -> TableSource:
         """A consistent, picklable snapshot of a table for scanning.
 
         Waits while another process is committing to the table (finishing the commit
         itself if that process died), so the snapshot holds all of a write or none.
+
+        ``strict``: fields that do not parse raise (``SET lamna.text.strict=true``);
+        otherwise they read as NULL and their count is ``add``-ed to ``bad_fields``
+        (e.g. an ``rdd`` accumulator). ``predicate`` (a ``pyarrow.compute.Expression``)
+        prunes partitions *before* their directories are listed, which matters for
+        tables with many partitions; the source then only covers partitions the
+        predicate may match.
         """
         deadline = time.monotonic() + wait_seconds
         while True:
             v1, inflight = self.metastore.data_state(db.lower(), name.lower())
             if not inflight:
-                source = self._snapshot(db, name, strict, bad_fields, split_bytes)
+                source = self._snapshot(db, name, strict, bad_fields, split_bytes, predicate)
                 v2, inflight2 = self.metastore.data_state(db.lower(), name.lower())
                 if v1 == v2 and not inflight2:
                     return source
@@ -588,25 +596,30 @@ class Catalog:
             self.recover()
             time.sleep(0.02)
 
-    def _snapshot(self, db: str, name: str, strict: bool, bad_fields: Any, split_bytes: int) -> TableSource:
+    def _snapshot(self, db: str, name: str, strict: bool, bad_fields: Any, split_bytes: int,
+                  predicate: Any) -> TableSource:
         t = self._require_table(db, name)
         assert t.location is not None
+        source = TableSource(
+            table=t, root=t.location, parts=(), stats=self.statistics(t.db, t.name),
+            strict=strict, bad_fields=bad_fields, split_bytes=split_bytes,
+        )
         if t.partition_columns:
+            meta = self.metastore.list_partitions(t.db, t.name)
+            unlisted = tuple(
+                PartitionFiles(typed_partition_values(t.partition_columns, p.values), (), p.values)
+                for p in meta
+            )
+            kept = replace(source, parts=unlisted).prune_partitions(predicate)
+            locations = {p.spec: p.location for p in meta}
             parts = []
-            for p in self.metastore.list_partitions(t.db, t.name):
-                fs, path = resolve(p.location)
-                parts.append(PartitionFiles(
-                    typed_partition_values(t.partition_columns, p.values),
-                    tuple(list_data_files(fs, path)),
-                    p.values,
-                ))
+            for pf in kept:
+                fs, path = resolve(locations[partition_spec_path(pf.raw)])
+                parts.append(replace(pf, files=tuple(list_data_files(fs, path))))
         else:
             fs, path = resolve(t.location)
             parts = [PartitionFiles((), tuple(list_data_files(fs, path)))]
-        return TableSource(
-            table=t, root=t.location, parts=tuple(parts), stats=self.statistics(t.db, t.name),
-            strict=strict, bad_fields=bad_fields, split_bytes=split_bytes,
-        )
+        return replace(source, parts=tuple(parts))
 
     def statistics(self, db: str, name: str, spec: str = "") -> TableStatistics | None:
         row, cols = self.metastore.get_statistics(db.lower(), name.lower(), spec)

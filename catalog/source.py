@@ -135,10 +135,10 @@ class TableSource:
                     arrays.append(pa.repeat(pa.scalar(values.get(f.name), f.type), batch.num_rows))
                 else:
                     arrays.append(by_name[n.lower()])
-            if not names:
-                yield batch
-            else:
-                yield pa.RecordBatch.from_arrays(arrays, schema=out_schema)
+            out = batch if not names else pa.RecordBatch.from_arrays(arrays, schema=out_schema)
+            # a text split parses into one big batch; hand it on in bounded (zero-copy) slices
+            for start in range(0, max(out.num_rows, 1), req.batch_rows):
+                yield out.slice(start, req.batch_rows)
 
     # -- helpers --------------------------------------------------------------------
 

@@ -143,3 +143,30 @@ def test_file_uri_locations_take_the_same_path(cat, tmp_path):
     cat.create_table(Table("default", "u", EXTERNAL, (Column("i", "int"), Column("s", "string")),
                            storage=StorageFormat(format="textfile"), location=f"file://{d}"))
     assert read_all(cat.scan_source("default", "u")).to_pylist() == [{"i": 1, "s": "a"}, {"i": 2, "s": "b"}]
+
+
+def test_predicate_prunes_partitions_before_listing(cat, warehouse):
+    import shutil
+
+    data = _sales(cat, 300)
+    # make one partition directory unlistable-as-data: if it were listed, its bogus file would fail the read
+    bogus = os.path.join(warehouse, "default.db", "sales", "region=us", "day=2021-01-01", "zz-bogus.parquet")
+    with open(bogus, "wb") as f:
+        f.write(b"not parquet")
+    pred = pc.field("region") == "eu"
+    src = cat.scan_source("default", "sales", predicate=pred)
+    assert {dict(p.values)["region"] for p in src.parts} == {"eu"}
+    assert read_all(src).sort_by("id").equals(data.filter(pred).sort_by("id"))
+    os.remove(bogus)
+    shutil.rmtree(os.path.join(warehouse, "default.db", "sales", "region=us"))
+
+
+def test_big_text_splits_come_back_in_bounded_batches(cat, tmp_path):
+    d = tmp_path / "ext"
+    d.mkdir()
+    (d / "f").write_text("".join(f"{i}\n" for i in range(200_000)))
+    cat.create_table(Table("default", "n", EXTERNAL, (Column("i", "int"),), storage=StorageFormat(format="textfile"),
+                           location=str(d)))
+    src = cat.scan_source("default", "n")
+    sizes = [b.num_rows for s in src.splits() for b in src.read_split(s)]
+    assert sum(sizes) == 200_000 and max(sizes) <= 65536

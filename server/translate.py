@@ -150,6 +150,10 @@ def _rewrite(node: exp.Expression, who: Identity, found: set[tuple[str, str]]) -
         return _rewrite(node.expression, who, found)
     if isinstance(node, exp.Collate):
         return node.this
+    if isinstance(node, exp.Bracket):
+        # Subscripts apply to PostgreSQL arrays (current_schemas(), indkey, conkey); the
+        # catalog tables keep none, so an element is NULL.
+        return _null_string()
     if isinstance(node, exp.Escape) and isinstance(node.this, exp.Like):
         return _like_escape(node)
     if isinstance(node, exp.CurrentVersion):

@@ -166,6 +166,7 @@ class PySparkEngine:
             .config("spark.driver.memory", self.driver_memory)
             .config("spark.sql.shuffle.partitions", "8")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .getOrCreate()
         )
         self._spark.sparkContext.setLogLevel("ERROR")

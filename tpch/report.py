@@ -271,7 +271,10 @@ def to_markdown(report: Report, chart: str | None = None) -> str:
                     out.append(f"- geometric-mean ratio {e.engine}/duckdb: **{g:.2f}x**")
         for e in ran:
             extra = f", load {e.load_seconds:.1f} s" if e.load_seconds is not None else ""
-            out.append(f"- {e.engine}: peak memory {_mib(e.peak_rss_bytes)}{extra}")
+            out.append(
+                f"- {e.engine}: peak memory {_mib(e.peak_rss_bytes)} (resident, its process"
+                f" plus its child processes){extra}"
+            )
         failures = [(e.engine, r) for e in ran for r in e.runs if r.status in ("WRONG", "error")]
         if failures:
             out += ["", "## Failures", ""]

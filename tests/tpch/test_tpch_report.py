@@ -57,7 +57,7 @@ def test_write_report_files(tmp_path: Path) -> None:
     assert "| q01 | 2.000 | 1.000 | 2.00x | ok | ok |" in md
     assert "geometric-mean ratio lamna/duckdb: **2.83x**" in md
     assert "pyspark: unavailable (pyspark is not installed)" in md
-    assert "peak memory 300 MiB" in md
+    assert "peak memory 300 MiB (resident" in md
     body = json.loads(written.json.read_text())
     assert body["engines"][0]["geomean_ratio_to_duckdb"] == pytest.approx(2.828, rel=1e-3)
     assert body["engines"][0]["queries"][0]["median"] == 2.0

@@ -248,3 +248,49 @@ def test_hidden_files_are_not_data(cat, tmp_path):
     (d / ".lamna-staging-x" / "p").write_text("99\n")
     _external(cat, "t", d, [("id", "int")])
     assert read_all(cat.scan_source("default", "t")).column("id").to_pylist() == [1]
+
+
+def test_texts_arrow_accepts_but_hive_does_not(cat, tmp_path):
+    d = tmp_path / "ext"
+    d.mkdir()
+    (d / "f").write_text("0x1F\x012020-01-01 10\n+7\x012020-01-01 10:11:12\n")
+    _external(cat, "t", d, [("i", "int"), ("ts", "timestamp")])
+    counter = Counter()
+    rows = read_all(cat.scan_source("default", "t", bad_fields=counter)).to_pylist()
+    assert [r["i"] for r in rows] == [None, 7]
+    assert rows[0]["ts"] is None and rows[1]["ts"].second == 12
+    assert counter.n == 2
+
+
+def test_tpch_tbl_files_match_duckdb(cat, tmp_path):
+    """dbgen's pipe-delimited .tbl files as an external table (a trailing '|' included)."""
+    import shutil
+    import subprocess
+    import sys
+
+    gen = os.path.join(os.path.dirname(sys.executable), "tpchgen-cli")
+    if not os.path.exists(gen) and shutil.which("tpchgen-cli") is None:
+        pytest.skip("tpchgen-cli not installed")
+    subprocess.run([gen if os.path.exists(gen) else "tpchgen-cli", "-s", "0.001", "--tables=lineitem",
+                    f"--output-dir={tmp_path}"], check=True, capture_output=True)
+    d = tmp_path / "li"
+    d.mkdir()
+    os.rename(tmp_path / "lineitem.tbl", d / "lineitem.tbl")
+    cols = [("l_orderkey", "bigint"), ("l_partkey", "bigint"), ("l_suppkey", "bigint"), ("l_linenumber", "int"),
+            ("l_quantity", "decimal(15,2)"), ("l_extendedprice", "decimal(15,2)"), ("l_discount", "decimal(15,2)"),
+            ("l_tax", "decimal(15,2)"), ("l_returnflag", "char(1)"), ("l_linestatus", "char(1)"),
+            ("l_shipdate", "date"), ("l_commitdate", "date"), ("l_receiptdate", "date"),
+            ("l_shipinstruct", "char(25)"), ("l_shipmode", "char(10)"), ("l_comment", "varchar(44)")]
+    _external(cat, "lineitem", d, cols, StorageFormat(format="textfile", field_delim="|"))
+    counter = Counter()
+    ours = read_all(cat.scan_source("default", "lineitem", bad_fields=counter, split_bytes=100_000))
+    assert counter.n == 0
+    duck_cols = {n: {"bigint": "BIGINT", "int": "INT", "date": "DATE"}.get(t, "DECIMAL(15,2)" if t.startswith("dec")
+                                                                          else "VARCHAR") for n, t in cols}
+    duck_cols["trailing"] = "VARCHAR"
+    theirs = duckdb.connect().execute(
+        "SELECT * EXCLUDE (trailing) FROM read_csv(?, delim='|', header=false, quote='', auto_detect=false, columns=?)",
+        [str(d / "lineitem.tbl"), duck_cols]).to_arrow_table()
+    keys = [("l_orderkey", "ascending"), ("l_linenumber", "ascending")]
+    assert ours.num_rows > 5000
+    assert ours.sort_by(keys).equals(theirs.cast(ours.schema).sort_by(keys))

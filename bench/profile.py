@@ -41,11 +41,33 @@ def _key(frame: str) -> str:
     return f"{path}:{m.group('func')}"
 
 
+# Leaf frames that are a thread blocked in a system call, which py-spy may still sample.
+_IDLE = (
+    ":Connection._recv", ":Condition.wait", ":Popen._wait", ":socket.accept", ":Event.wait",
+    ":Thread.join", ":_wait_for_tstate_lock", ":select", ":poll", ":BaseSelector.select",
+    ":EpollSelector.select", ":socket.recv_into", ":socket.recv", ":SocketIO.readinto",
+    ":_ConnectionBase.recv_bytes", ":Queue.get", ":SimpleQueue.get", ":_worker",
+)
+
+
+def _role(process_frame: str) -> str:
+    cmd = process_frame.split(":", 1)[-1]
+    if "bench.rdd_examples" in cmd and "--worker" not in cmd:
+        return "orchestrator"  # data generation and bookkeeping, not the engine
+    if "bench.rdd_examples" in cmd:
+        return "driver"
+    if "rdd.executor.worker" in cmd:
+        return "lamna worker"
+    if "pyspark" in cmd:
+        return "pyspark python worker"
+    return "other"
+
+
 def summarize(raw_path: str, top: int = 25, out=sys.stdout) -> None:
     self_t: collections.Counter = collections.Counter()
     incl: collections.Counter = collections.Counter()
     per_process: collections.Counter = collections.Counter()
-    total = 0
+    total = idle = 0
     with open(raw_path) as f:
         for line in f:
             line = line.rstrip("\n")
@@ -57,23 +79,24 @@ def summarize(raw_path: str, top: int = 25, out=sys.stdout) -> None:
             except ValueError:
                 continue
             frames = stack.split(";")
-            proc = "?"
-            if frames and frames[0].startswith("process "):
-                proc = frames[0]
-                frames = frames[1:]
-            frames = [f for f in frames if not f.startswith("thread ")]
-            if not frames:
+            procs = [f for f in frames if f.startswith("process ")]
+            frames = [f for f in frames if not f.startswith(("process ", "thread "))]
+            role = _role(procs[-1] if procs else "")
+            if not frames or role == "orchestrator":
+                continue
+            leaf = _key(frames[-1])
+            if leaf.endswith(_IDLE):
+                idle += n
                 continue
             total += n
-            role = "worker" if "rdd.executor.worker" in proc or "pyspark.daemon" in proc or "pyspark/daemon" in proc or "worker" in proc.split(":", 1)[-1] else "driver"
             per_process[role] += n
-            self_t[_key(frames[-1])] += n
+            self_t[leaf] += n
             for k in set(_key(fr) for fr in frames):
                 incl[k] += n
     if not total:
         print("no samples", file=out)
         return
-    print(f"{total} on-CPU samples; by process role: "
+    print(f"{total} on-CPU samples ({idle} more in blocking waits, left out); by process: "
           + ", ".join(f"{k} {v / total:.0%}" for k, v in per_process.most_common()), file=out)
     print(f"\nself time (top {top}):", file=out)
     for k, v in self_t.most_common(top):

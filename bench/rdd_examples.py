@@ -29,13 +29,15 @@ import time
 import traceback
 from pathlib import Path
 
-from bench import datagen, engines, programs
+from bench import datagen, engines, micro, programs
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_DIR = BENCH_DIR / "results"
 
 QUICK_SCALE = 0.002
+#: Everything a child can run: the papers' examples and the single-operation timings.
+ALL_PROGRAMS = {**programs.PROGRAMS, **micro.OPS}
 
 
 # ---------------------------------------------------------------------------------------
@@ -52,7 +54,7 @@ def _worker(spec_path: str) -> int:
         tmp.write_text(json.dumps(result))
         os.replace(tmp, out)
 
-    program = programs.PROGRAMS[spec["example"]]
+    program = ALL_PROGRAMS[spec["example"]]
     sc = None
     try:
         t0 = time.perf_counter()
@@ -153,7 +155,7 @@ def _summarize(result: dict) -> dict:
         return s
     s["total"] = statistics.median(r["timing"]["total"] for r in runs)
     its = [r["timing"]["iterations"] for r in runs]
-    if result["example"] in programs.CACHED_LOOPS and all(len(i) >= 2 for i in its):
+    if result["example"] in programs.CACHED_LOOPS + micro.CACHED_LOOPS and all(len(i) >= 2 for i in its):
         s["first"] = statistics.median(i[0] for i in its)
         s["later"] = statistics.median(statistics.fmean(i[1:]) for i in its)
         s["first_over_later"] = s["first"] / s["later"] if s["later"] > 0 else math.inf
@@ -199,7 +201,7 @@ def _report(results: dict, args, data, out=sys.stdout) -> None:
       f"median of {args.runs} run(s); seconds")
     p("speed = PySpark median / engine median (>1: faster than PySpark local[2]); "
       "1st = first iteration (reads, parses, fills the cache), later = mean of the others")
-    hdr = (f"{'example':<11} {'engine':<16} {'total':>8} {'1st':>8} {'later':>8} "
+    hdr = (f"{'example':<16} {'engine':<16} {'total':>8} {'1st':>8} {'later':>8} "
            f"{'1st/later':>9}  {'speed total':>14}  {'speed later':>14}  answer")
     p(hdr)
     p("-" * len(hdr))
@@ -214,13 +216,14 @@ def _report(results: dict, args, data, out=sys.stdout) -> None:
         for i, (engine, r) in enumerate(per_engine.items()):
             s = _summarize(r)
             name = example if i == 0 else ""
+            name = f"{name:<16}"
             if not s.get("n"):
-                p(f"{name:<11} {engine:<16} FAILED: {r.get('error', 'no runs')}")
+                p(f"{name} {engine:<16} FAILED: {r.get('error', 'no runs')}")
                 continue
             ok = all(_close(run["answer"], ref_answer) for run in r["runs"])
             err = f"  (stopped: {r['error']})" if r.get("error") else ""
             p(
-                f"{name:<11} {engine:<16} {_fmt(s['total']):>8} {_fmt(s.get('first')):>8} "
+                f"{name} {engine:<16} {_fmt(s['total']):>8} {_fmt(s.get('first')):>8} "
                 f"{_fmt(s.get('later')):>8} {_fmt(s.get('first_over_later'), 'x'):>9}  "
                 f"{_speed(ref_s.get('total'), s['total']) if engine != engines.REFERENCE else '':>14}  "
                 f"{_speed(ref_s.get('later'), s.get('later')) if engine != engines.REFERENCE else '':>14}  "
@@ -278,8 +281,8 @@ def _parse_args(argv):
     args.engine_list.sort(key=lambda e: e != engines.REFERENCE)
     args.example_list = [x.strip() for x in args.examples.split(",") if x.strip()]
     for x in args.example_list:
-        if x not in programs.PROGRAMS:
-            ap.error(f"unknown example {x!r}; choose from {', '.join(programs.PROGRAMS)}")
+        if x not in ALL_PROGRAMS:
+            ap.error(f"unknown example {x!r}; choose from {', '.join(ALL_PROGRAMS)}")
     return args
 
 

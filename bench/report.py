@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sys
 
-from bench import engines, programs
+from bench import engines, micro, programs
 from bench.rdd_examples import _close, _summarize
 
 
@@ -53,7 +53,7 @@ def markdown(record: dict) -> str:
                 f"| {example} | {engine} | {_s(s['total'])} | {_s(s.get('first'))} | "
                 f"{_s(s.get('later'))} | {f'{fol:.1f}×' if fol else '–'} | "
                 f"{'(reference)' if is_ref else _ratio(rs.get('total'), s['total'])} | "
-                f"{'(reference)' if is_ref or example not in programs.CACHED_LOOPS else _ratio(rs.get('later'), s.get('later'))} | "
+                f"{'(reference)' if is_ref or example not in programs.CACHED_LOOPS + micro.CACHED_LOOPS else _ratio(rs.get('later'), s.get('later'))} | "
                 f"{'same' if same else 'DIFFERS'} |"
             )
     return "\n".join(out)

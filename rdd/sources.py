@@ -8,6 +8,7 @@ import gzip
 import io
 import os
 import pickle
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -144,25 +145,53 @@ class TextFileRDD(RDD):
         return iter(read_line_range(split.path, split.start, split.end))
 
 
+_TERMINATOR = re.compile(rb"\r\n|\r|\n")
+
+
+def _read_through_terminator(source: io.BufferedReader) -> bytes:
+    """Bytes up to and including the next line terminator (``\r\n``, ``\r`` or ``\n``)."""
+    collected = b""
+    while chunk := source.read(1 << 16):
+        match = _TERMINATOR.search(chunk)
+        if match is None:
+            collected += chunk
+            continue
+        end = match.end()
+        if match.group() == b"\r" and end == len(chunk):
+            following = source.read(1)
+            return collected + chunk + (following if following == b"\n" else b"")
+        return collected + chunk[:end]
+    return collected
+
+
+def split_lines(data: bytes) -> list[str]:
+    """Lines of ``data`` split on ``\n``, ``\r\n`` or a lone ``\r``, as Hadoop's reader."""
+    if not data:
+        return []
+    text = data.decode("utf-8", errors="replace")
+    lines = text.split("\n") if "\r" not in text else re.split("\r\n|\r|\n", text)
+    if text.endswith(("\n", "\r")):
+        lines.pop()
+    return lines
+
+
 def read_line_range(path: str, start: int, end: int) -> list[str]:
-    """The lines that begin in ``[start, end]`` (a line beginning exactly at ``end`` too)."""
+    """The lines that begin in ``[start, end]`` (a line beginning exactly at ``end`` too).
+
+    A range not starting at 0 skips through its first terminator (that line belongs to
+    the previous range), and every range reads past ``end`` through the next terminator.
+    """
     if end <= start and start > 0:
         return []
     with open(path, "rb") as source:
         source.seek(start)
         data = source.read(end - start)
-        tail = source.readline() if end > start else b""
-    data += tail
+        if end > start:
+            data += _read_through_terminator(source)
     if start > 0:
-        newline = data.find(b"\n")
-        data = b"" if newline < 0 else data[newline + 1 :]
-    if not data:
-        return []
-    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
-    lines = text.split("\n")
-    if text.endswith("\n"):
-        lines.pop()
-    return lines
+        match = _TERMINATOR.search(data)
+        data = b"" if match is None else data[match.end() :]
+    return split_lines(data)
 
 
 def _open_compressed(path: str) -> io.BufferedIOBase:
@@ -175,12 +204,7 @@ def _open_compressed(path: str) -> io.BufferedIOBase:
 
 def _compressed_lines(path: str) -> Iterator[str]:
     with _open_compressed(path) as raw:
-        data = raw.read()
-    text = data.decode("utf-8", errors="replace").replace("\r\n", "\n")
-    lines = text.split("\n")
-    if text.endswith("\n"):
-        lines.pop()
-    return iter(lines if text else [])
+        return iter(split_lines(raw.read()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,7 +111,13 @@ class ProcessBackend:
             if message[0] == "done":
                 with self._lock:
                     pending, worker.running = worker.running, None
-                outcome = pickle.loads(message[2])
+                try:
+                    outcome = pickle.loads(message[2])
+                except Exception as error:  # never let one bad reply stop this reader
+                    outcome = TaskFailed(
+                        RuntimeError(f"the task's outcome could not be read: {error}"), "",
+                        worker.executor_id,
+                    )
                 if pending is not None:
                     pending.on_done(outcome)
                 self._dispatch()

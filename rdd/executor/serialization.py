@@ -74,16 +74,28 @@ def dumps_task(task: Any) -> bytes:
 
 
 def dumps_outcome(outcome: Any) -> bytes:
-    """Pickle a task outcome; a result or exception that cannot travel becomes a clear error."""
-    try:
-        return cloudpickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as error:
-        from rdd.scheduler.task import TaskFailed
+    """Pickle a task outcome so that the driver can always read it back.
 
-        text = getattr(outcome, "traceback_text", "")
+    A user exception that pickles but cannot be rebuilt (an ``__init__`` with other
+    arguments than ``args``) or a result that cannot be pickled becomes a
+    ``RuntimeError`` carrying its type, message and the executor's traceback.
+    """
+    from rdd.scheduler.task import TaskFailed
+
+    try:
+        payload = cloudpickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        if isinstance(outcome, TaskFailed):
+            pickle.loads(payload)
+        return payload
+    except Exception as error:
+        original = getattr(outcome, "error", None)
+        if original is not None:
+            message = f"{type(original).__name__}: {original} (the exception could not be sent to the driver: {error})"
+        else:
+            message = f"the task's result could not be sent back to the driver: {error}"
         replacement = TaskFailed(
-            RuntimeError(f"the task's result could not be sent back to the driver: {error}"),
-            text,
+            RuntimeError(message),
+            getattr(outcome, "traceback_text", ""),
             getattr(outcome, "executor_id", "?"),
         )
         return cloudpickle.dumps(replacement)

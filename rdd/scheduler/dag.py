@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
@@ -200,10 +201,28 @@ class JobRun:
             self.submit_stage(self.final)
         while not self.done:
             self.process_event(self.events.get())
+        if self.error is not None:
+            self.wait_for_killed_tasks()
         self.scheduler.publish(JobEnded(self.job_id, self.error is None))
         if self.error is not None:
             raise self.error
         return [self.results[i] for i in range(len(self.final.partitions))]
+
+    def wait_for_killed_tasks(self, timeout: float = 30.0) -> None:
+        """After an abort, let the killed tasks end before the caller cleans up.
+
+        A failed write must not race with its own straggling tasks: the caller removes
+        the staging directory only once nothing of the job still runs.
+        """
+        deadline = time.monotonic() + timeout
+        while self.running_tasks:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            try:
+                self.process_event(self.events.get(timeout=remaining))
+            except queue.Empty:
+                return
 
     def process_event(self, event: JobEvent) -> None:
         match event:

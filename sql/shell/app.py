@@ -109,8 +109,6 @@ def run(argv: list[str]) -> int:
         print(f"lamna: cannot write {args.output}: {ex.strerror or ex}", file=sys.stderr)
         return EXIT_USAGE
     runner = Runner(settings, handle, output, sys.stderr, interactive=interactive)
-    if interactive:
-        handle.start()  # connect while the prompt comes up
     try:
         for path in args.init:
             runner.run_file(path)

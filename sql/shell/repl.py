@@ -82,7 +82,8 @@ def repl(runner: Runner) -> int:
     interrupted = False
     while True:
         try:
-            text = session.prompt(PROMPT)
+            # connect once the prompt is up: the engine's imports would otherwise delay it
+            text = session.prompt(PROMPT, pre_run=runner.backend.start)
         except KeyboardInterrupt:
             if interrupted:
                 return 0

@@ -135,40 +135,47 @@ class Runner:
         return None
 
     def _execute(self, backend: Backend, statement: str) -> Outcome:
-        """Run ``statement`` on a worker thread so Ctrl-C here can cancel it there."""
+        """Run ``statement`` on a worker thread so Ctrl-C here can cancel it there.
+
+        Completion is signalled with an Event, not ``Thread.join``: a KeyboardInterrupt
+        landing inside ``join`` can leave the thread marked as stopped while it still runs.
+        """
         box: dict[str, object] = {}
+        done = threading.Event()
 
         def work() -> None:
             try:
                 box["outcome"] = backend.execute(statement)
             except BaseException as ex:  # handed back to the main thread
                 box["error"] = ex
+            finally:
+                done.set()
 
         worker = threading.Thread(target=work, name="lamna-statement", daemon=True)
         show_bar = self.settings.progress and _is_tty(self.errors)
         try:
             with ProgressBar(backend.progress, self.errors, enabled=show_bar):
                 worker.start()
-                while worker.is_alive():
-                    worker.join(0.05)
+                while not done.wait(0.05):
+                    pass
         except KeyboardInterrupt:
-            self._cancel(backend, worker)
+            self._cancel(backend, done)
             raise Cancelled() from None
         if "error" in box:
             raise box["error"]  # type: ignore[misc]
         return box["outcome"]  # type: ignore[return-value]
 
-    def _cancel(self, backend: Backend, worker: threading.Thread) -> None:
-        """Cancel until the worker stops: a query may start one more job between
+    def _cancel(self, backend: Backend, done: threading.Event) -> None:
+        """Cancel until the statement stops: a query may start one more job between
         partitions after the first cancel, so the request is repeated."""
         deadline = time.monotonic() + CANCEL_WAIT
         try:
-            while worker.is_alive() and time.monotonic() < deadline:
+            while not done.is_set() and time.monotonic() < deadline:
                 backend.cancel()
-                worker.join(0.1)
+                done.wait(0.1)
         except KeyboardInterrupt:
             pass  # a second Ctrl-C: stop waiting, the statement winds down on its own
-        if worker.is_alive():
+        if not done.is_set():
             self.errors.write("(the statement is still stopping in the background)\n")
 
     # -- printing
@@ -205,8 +212,8 @@ class Runner:
             self.output.write_lines([f"Time: {elapsed:.3f} s"])
 
     def message(self, lines: list[str]) -> None:
-        """Informational output of meta-commands (suppressed by --quiet)."""
-        if not self.settings.quiet:
+        """Confirmations of meta-commands: for people at the prompt, not in script output."""
+        if self.interactive and not self.settings.quiet:
             self.output.write_lines(lines)
 
     def fail(self, lines: list[str], fatal: bool = False) -> None:

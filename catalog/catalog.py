@@ -689,6 +689,40 @@ class Catalog:
             pending.abort()
             raise
 
+    def create_table_as(self, table: Table, data: Any, *, max_rows_per_file: int | None = None) -> WriteResult:
+        """CREATE TABLE ... AS SELECT, atomically: the rows are staged first and the table
+        is registered in the same metastore transaction that commits them, so a failed or
+        killed CTAS leaves no table behind (and another session never sees it empty)."""
+        table = normalize_table(table)
+        check_columns(table)
+        formats.get(table.storage.format)
+        if table.location is None:
+            table = replace(table, location=self.default_location(table.db, table.name))
+        self.get_database(table.db)
+        if self.table_exists(table.db, table.name):
+            raise TableExists(table.qualified_name)
+        write_id = new_write_id()
+        staging = staging_location(table.location, write_id)  # type: ignore[arg-type]
+        self.metastore.begin_write(write_id, table.db, table.name, staging, self._host, os.getpid())
+        fs, staging_path = resolve(staging)
+        fs.create_dir(staging_path, recursive=True)
+        spec = WriteSpec(table=table, write_id=write_id, staging=staging,
+                         max_rows_per_file=max_rows_per_file or 1_000_000)
+        pending = PendingWrite(self, spec, overwrite=False, create=table)
+        try:
+            if hasattr(data, "mapPartitionsWithIndex"):
+                results = data.mapPartitionsWithIndex(functools.partial(partition_task, spec)).collect()
+            else:
+                results = [pending.run_task(0, _as_batches(data))]
+            return pending.commit(results)
+        except BaseException:
+            pending.abort()
+            if table.kind == MANAGED:
+                lfs, lpath = resolve(table.location)  # type: ignore[arg-type]
+                if exists(lfs, lpath) and not lfs.get_file_info(pafs.FileSelector(lpath, recursive=True)):
+                    lfs.delete_dir(lpath)
+            raise
+
     def truncate(self, db: str, name: str, partition: PartitionSpec = ()) -> None:
         t = self._require_table(db, name)
         if t.kind != MANAGED:
@@ -797,10 +831,11 @@ class Catalog:
 class PendingWrite:
     """A write between ``Catalog.start_write`` and ``commit``/``abort``."""
 
-    def __init__(self, catalog: Catalog, spec: WriteSpec, overwrite: bool) -> None:
+    def __init__(self, catalog: Catalog, spec: WriteSpec, overwrite: bool, create: Table | None = None) -> None:
         self.catalog = catalog
         self.spec = spec
         self.overwrite = overwrite
+        self.create = create  # CTAS: register this table at the commit point
         self._done = False
 
     def run_task(self, index: int, batches: Iterable[pa.RecordBatch]) -> list[WrittenFile]:
@@ -840,6 +875,8 @@ class PendingWrite:
         root = t.location
         assert root is not None
         with ms.transaction() as tx:
+            if self.create is not None:
+                ms.create_table(tx, replace(self.create, created=time.time()))  # TableExists if raced
             current = ms._get_table(tx, t.db, t.name)
             if current is None:
                 raise TableNotFound(t.qualified_name)

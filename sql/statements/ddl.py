@@ -238,13 +238,8 @@ def _ctas(ctx: Ctx, create: exp.Create, cl: _Clauses, db: str, name: str, kind: 
         bucket_columns=cl.bucket_columns, sort_columns=cl.sort_columns, num_buckets=cl.num_buckets,
     )
     with located(pos):
-        ctx.catalog.create_table(table)
-        try:
-            result = ctx.catalog.write(db, name, query_data(output), overwrite=True)
-        except BaseException:
-            # CTAS is all or nothing: no table is left behind by a failed query or write
-            ctx.catalog.drop_table(db, name, if_exists=True)
-            raise
+        # all or nothing: the table appears in the same transaction that commits its rows
+        result = ctx.catalog.create_table_as(table, query_data(output))
     return StatementResult(rowcount=result.rows)
 
 

@@ -195,3 +195,34 @@ def test_rename_of_managed_table_is_journaled(warehouse):
         cat.alter_table("default", "t", dataclasses.replace(t, name="u"))
         assert not os.path.exists(os.path.join(warehouse, "default.db", "t"))
         assert read_all(cat.scan_source("default", "u")).sort_by("x").equals(before)
+
+
+def test_ctas_killed_before_commit_leaves_no_table(warehouse):
+    Catalog.open(warehouse).close()
+    code, out, err = _run("""
+        from catalog import Table, Column, MANAGED
+        from catalog.catalog import PendingWrite
+        from catalog.writer import WriteSpec, new_write_id, staging_location
+        t = Table("default", "c", MANAGED, (Column("x", "bigint"),), location=cat.default_location("default", "c"))
+        def rows():
+            yield pa.record_batch({"x": pa.array([1, 2], pa.int64())})
+            os._exit(9)  # killed half way through the query
+        cat.create_table_as(t, rows())
+    """, warehouse)
+    assert code == 9, err
+    with Catalog.open(warehouse) as cat:
+        assert not cat.table_exists("default", "c")
+        assert cat.metastore.list_writes() == []
+        assert _hidden(warehouse, "c") == []
+
+
+def test_ctas_registers_table_with_its_rows(cat):
+    t = Table("default", "c", MANAGED, (Column("x", "bigint"),), (Column("p", "string"),))
+    r = cat.create_table_as(t, pa.table({"x": pa.array([1, 2, 3], pa.int64()), "p": ["a", "b", "a"]}))
+    assert r.rows == 3 and r.partitions == ("p=a", "p=b")
+    assert sorted(read_all(cat.scan_source("default", "c")).column("x").to_pylist()) == [1, 2, 3]
+    assert cat.statistics("default", "c").row_count == 3
+    from catalog.errors import TableExists
+
+    with pytest.raises(TableExists):
+        cat.create_table_as(t, pa.table({"x": pa.array([1], pa.int64()), "p": ["z"]}))

@@ -88,6 +88,8 @@ class Server:
             self._tasks.add(task)
         try:
             await conn.serve()
+        except asyncio.CancelledError:
+            pass  # shutdown cancelled it and the client has been told; end the task normally
         finally:
             if task is not None:
                 self._tasks.discard(task)

@@ -62,14 +62,26 @@ def classify(exc: BaseException, statement: str) -> ErrorReport:
     return ErrorReport(message)
 
 
+#: Longer statement lines are cut to a window around the caret (psql does the same).
+WINDOW = 100
+
+
 def render(report: ErrorReport, statement: str, where: str = "") -> list[str]:
     """The lines to print: ``where`` (e.g. ``file.sql:12: ``) prefixes the message."""
     lines = [f"{where}Error: {report.message}"]
     src = statement.split("\n")
     if report.line is not None and 1 <= report.line <= len(src):
-        prefix = f"LINE {report.line}: "
         text = src[report.line - 1].expandtabs(1)
+        col = min(report.column - 1, len(text)) if report.column and report.column >= 1 else None
+        if len(text) > WINDOW:
+            start = 0 if col is None else max(0, min(col - WINDOW // 2, len(text) - WINDOW))
+            cut = text[start:start + WINDOW]
+            head, tail = ("..." if start > 0 else ""), ("..." if start + WINDOW < len(text) else "")
+            text = head + cut + tail
+            if col is not None:
+                col = col - start + len(head)
+        prefix = f"LINE {report.line}: "
         lines.append(prefix + text)
-        if report.column is not None and report.column >= 1:
-            lines.append(" " * (len(prefix) + min(report.column - 1, len(text))) + "^")
+        if col is not None:
+            lines.append(" " * (len(prefix) + col) + "^")
     return lines

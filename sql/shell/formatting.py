@@ -115,9 +115,12 @@ def render_table(result: ResultSet, style: Style) -> list[str]:
 def render_vertical(result: ResultSet, style: Style) -> list[str]:
     """One ``name | value`` block per row (psql's expanded display), for wide rows."""
     width = max((display_width(c) for c in result.columns), default=0)
+    values = max((display_width(part) for row in result.rows for v in row for part in to_text(v).split("\n")),
+                 default=0)
     lines = []
     for i, row in enumerate(result.rows, 1):
-        lines.append(f"-[ RECORD {i} ]" + "-" * max(3, width + 8 - len(str(i))))
+        head = f"-[ RECORD {i} ]"
+        lines.append(head + "-" * max(1, width + 3 + values - display_width(head)))
         for name, value in zip(result.columns, row):
             text = to_text(value)
             if value is None and style.color:

@@ -2,9 +2,9 @@
 
 ``sc`` is a Context on each executor backend: threads (``local[2]``) and worker processes
 (``local-cluster[2]``). ``master`` is session-scoped and parametrized so pytest groups the
-tests per backend; one Context per backend is alive at a time (``_POOL``) so an engine that
-allows a single active Context (like PySpark) still works. Tests that need their own
-Context (special conf, fault injection) use ``make_context``, which stops the pooled one first.
+tests per backend; one Context per backend is alive at a time (``_POOL``). Tests that need their own
+Context (special conf, fault injection) use ``make_context``; with RDD_TESTS_ONE_CONTEXT=1
+it stops the pooled one first, for engines that allow a single live Context (PySpark).
 """
 
 from __future__ import annotations
@@ -31,23 +31,25 @@ BACKENDS = {"threads": "local[2]", "processes": "local-cluster[2]"}
 
 
 class _Pool:
-    def __init__(self) -> None:
-        self.ctx = None
-        self.master = None
+    """Long-lived Contexts keyed by (master, memory budget), created on first use."""
 
-    def get(self, master: str):
+    def __init__(self) -> None:
+        self.contexts: dict[tuple[str, str | None], object] = {}
+
+    def get(self, master: str, memory: str | None = None):
         from rdd import Context
 
-        if self.ctx is not None and self.master == master:
-            return self.ctx
-        self.release()
-        self.ctx = Context(master, appName="lamna-rdd-tests")
-        self.master = master
-        return self.ctx
+        key = (master, memory)
+        if key not in self.contexts:
+            if os.environ.get("RDD_TESTS_ONE_CONTEXT"):
+                self.release()
+            conf = {"lamna.storage.memory": memory} if memory else None
+            self.contexts[key] = Context(master, appName="lamna-rdd-tests", conf=conf)
+        return self.contexts[key]
 
     def release(self) -> None:
-        ctx, self.ctx, self.master = self.ctx, None, None
-        if ctx is not None:
+        contexts, self.contexts = self.contexts, {}
+        for ctx in contexts.values():
             ctx.stop()
 
 
@@ -91,12 +93,24 @@ def cluster_sc():
     return _POOL.get(BACKENDS["processes"])
 
 
+#: the memory budget of ``small_memory_sc``: one 40 KiB partition fits three times, a
+#: 160 KiB partition never.
+SMALL_MEMORY = "128k"
+
+
+@pytest.fixture
+def small_memory_sc(master):
+    """A Context whose executors each have a 128 KiB block-manager budget."""
+    return _POOL.get(master, SMALL_MEMORY)
+
+
 @pytest.fixture
 def make_context():
     """Factory for a private Context; stops it (and frees the pooled one) around the test."""
     from rdd import Context
 
-    _POOL.release()
+    if os.environ.get("RDD_TESTS_ONE_CONTEXT"):  # for engines that allow one live Context
+        _POOL.release()
     made = []
 
     def make(master: str = "local[2]", **kwargs):

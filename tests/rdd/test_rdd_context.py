@@ -332,8 +332,20 @@ def test_add_file_and_sparkfiles_get_in_tasks(sc, tmp_path):
             return x + int(f.read())
 
     assert sc.parallelize([1, 2, 3], 3).map(use).collect() == [101, 102, 103]
-    assert os.path.exists(rdd.SparkFiles.get(src.name))
+
+
+def test_sparkfiles_on_the_driver_follow_the_live_context(make_context, tmp_path):
+    """The driver can read added files too; a second Context created and stopped meanwhile
+    must not redirect SparkFiles of the first (Lamna allows several live Contexts)."""
+    src = tmp_path / "driver-side.txt"
+    src.write_text("7\n")
+    a = make_context("local[2]")
+    a.addFile(str(src))
+    assert open(rdd.SparkFiles.get(src.name)).read() == "7\n"
+    b = make_context("local[1]")
+    b.stop()
     assert isinstance(rdd.SparkFiles.getRootDirectory(), str)
+    assert open(rdd.SparkFiles.get(src.name)).read() == "7\n"
 
 
 # -- runJob, TaskContext, job groups, statusTracker ---------------------------------------------

@@ -41,12 +41,12 @@ def test_concurrent_jobs_from_several_threads(sc):
     assert results == {3: True, 4: True, 5: True, 6: True}
 
 
-def test_job_group_is_per_thread_and_cancel_all(sc):
-    started = threading.Event()
+def test_job_group_is_per_thread_and_cancel_all(sc, tmp_path):
+    started = str(tmp_path / "started")
     outcome = {}
 
     def slow(it):
-        started.set()
+        open(started, "a").close()
         tc = TaskContext.get()
         for _ in range(300):
             tc.check_interrupted()
@@ -63,7 +63,9 @@ def test_job_group_is_per_thread_and_cancel_all(sc):
 
     t = threading.Thread(target=run_grouped)
     t.start()
-    started.wait(10)
+    deadline = time.time() + 10
+    while not os.path.exists(started) and time.time() < deadline:
+        time.sleep(0.02)
     # the main thread's jobs do not belong to the other thread's group
     assert sc.getLocalProperty("spark.jobGroup.id") != "only-this-thread"
     sc.cancelAllJobs()
@@ -267,12 +269,10 @@ def test_local_dir_removed_on_stop(master, make_context):
     assert not os.path.exists(local_dir), os.listdir(local_dir)
 
 
-def test_sample_is_identical_on_threads_and_processes(make_context):
+def test_sample_is_identical_on_threads_and_processes(thread_sc, cluster_sc):
     got = []
-    for master in ("local[2]", "local-cluster[2]"):
-        ctx = make_context(master)
+    for ctx in (thread_sc, cluster_sc):
         r = ctx.parallelize(range(500), 5)
         got.append((r.sample(False, 0.2, 11).collect(), r.sample(True, 0.5, 11).collect(),
                     r.takeSample(False, 7, 11)))
-        ctx.stop()
     assert got[0] == got[1]

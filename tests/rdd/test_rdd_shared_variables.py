@@ -26,9 +26,9 @@ class Tracked:
         CallLog(state["log_path"]).hit("deserialized")
 
 
-@pytest.mark.parametrize("master, executors", [("local[2]", 1), ("local-cluster[2]", 2)])
-def test_broadcast_deserialized_once_per_executor(make_context, tmp_path, master, executors):
-    ctx = make_context(master)
+def test_broadcast_deserialized_once_per_executor(sc, master, tmp_path):
+    ctx = sc
+    executors = 2 if master.startswith("local-cluster") else 1
     log = CallLog(tmp_path / "setstate.log")
     b = ctx.broadcast(Tracked(log.path, {i: i * i for i in range(100)}))
     r = ctx.parallelize(range(200), 20)
@@ -44,8 +44,8 @@ def test_broadcast_is_not_shipped_inside_each_closure(sc):
     assert sc.parallelize([1, 2], 2).map(f).collect() == [2_000_001, 2_000_002]
 
 
-def test_accumulator_counts_once_per_successful_task(master, make_context, tmp_path):
-    ctx = make_context(master)
+def test_accumulator_counts_once_per_successful_task(sc, tmp_path):
+    ctx = sc
     acc = ctx.accumulator(0)
     marker = str(tmp_path / "failed")
 

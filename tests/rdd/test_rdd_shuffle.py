@@ -39,15 +39,13 @@ def test_portable_hash_deterministic_across_processes():
     assert all(isinstance(h, int) for h in here)
 
 
-def test_string_partitioning_identical_across_processes_and_backends(make_context):
+def test_string_partitioning_identical_across_processes_and_backends(thread_sc, cluster_sc):
     """The same string keys land in the same partitions on threads and on worker processes."""
     keys = [f"key-{i}" for i in range(200)]
     layouts = []
-    for master in ("local[2]", "local-cluster[2]"):
-        ctx = make_context(master)
+    for ctx in (thread_sc, cluster_sc):
         parts = ctx.parallelize([(k, 1) for k in keys], 3).partitionBy(5).glom().collect()
         layouts.append([sorted(k for k, _ in p) for p in parts])
-        ctx.stop()
     assert layouts[0] == layouts[1]
     assert layouts[0] == [sorted(k for k in keys if portable_hash(k) % 5 == i) for i in range(5)]
 

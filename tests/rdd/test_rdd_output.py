@@ -111,3 +111,40 @@ def test_pickle_file_missing_path(sc, tmp_path):
     with pytest.raises(Exception) as err:
         sc.pickleFile(missing).collect()
     assert "nothing-here" in str(err.value)
+
+
+def _only_committed_files(out):
+    names = set(os.listdir(out))
+    stray = {n for n in names if not (n.startswith("part-") or n == "_SUCCESS")}
+    return stray
+
+
+def test_failed_attempt_leaves_no_partial_file_in_output(sc, tmp_path):
+    out = str(tmp_path / "after-retry")
+    marker = str(tmp_path / "m")
+
+    def fail_midway(index, it):
+        for n, x in enumerate(it):
+            if index == 1 and n == 5 and first_time(marker):
+                raise RuntimeError("fails after writing five rows")
+            yield x
+
+    sc.parallelize(range(40), 2).mapPartitionsWithIndex(fail_midway).saveAsTextFile(out)
+    assert sc.textFile(out).collect() == [str(i) for i in range(40)]
+    assert not _only_committed_files(out), _only_committed_files(out)
+
+
+def test_worker_dying_while_writing_leaves_no_partial_file(make_context, tmp_path):
+    ctx = make_context("local-cluster[2]")
+    out = str(tmp_path / "after-death")
+    marker = str(tmp_path / "m")
+
+    def die_midway(index, it):
+        for n, x in enumerate(it):
+            if index == 0 and n == 100 and first_time(marker):
+                os._exit(1)
+            yield "row-%d" % x
+
+    ctx.parallelize(range(400), 2).mapPartitionsWithIndex(die_midway).saveAsTextFile(out)
+    assert ctx.textFile(out).collect() == ["row-%d" % i for i in range(400)]
+    assert not _only_committed_files(out), _only_committed_files(out)

@@ -123,3 +123,14 @@ def test_accumulator_counts_per_task_attempt_number(sc):
 
     sc.parallelize(range(8), 4).mapPartitions(seen).count()
     assert acc.value == 4
+
+
+def test_broadcast_unpersist_then_reuse_and_destroy(sc):
+    b = sc.broadcast([1, 2, 3])
+    r = sc.parallelize(range(3), 3)
+    assert r.map(lambda i: b.value[i]).collect() == [1, 2, 3]
+    b.unpersist()  # executors drop their copy; the next use ships it again
+    assert r.map(lambda i: b.value[i] * 10).collect() == [10, 20, 30]
+    b.destroy()
+    with pytest.raises(Exception):
+        r.map(lambda i: b.value[i]).collect()

@@ -97,3 +97,44 @@ def test_unhashable_values_and_tuple_keys(sc):
     data = [((i % 2, "x"), {"i": i}) for i in range(10)]
     got = sc.parallelize(data, 3).groupByKey().mapValues(lambda vs: sorted(v["i"] for v in vs)).collect()
     assert dict(got) == {(0, "x"): [0, 2, 4, 6, 8], (1, "x"): [1, 3, 5, 7, 9]}
+
+
+def test_diamond_lineage_computes_shared_parent_once_per_job(sc, log):
+    base = sc.parallelize([(i % 4, i) for i in range(40)], 4).mapPartitionsWithIndex(counting_partitions(log.path))
+    sums = base.reduceByKey(add, 2)
+    both = sums.join(sums)  # the same shuffle dependency on both sides
+    assert sorted(both.collect()) == sorted((k, (v, v)) for k, v in
+                                            ((k, sum(i for i in range(40) if i % 4 == k)) for k in range(4)))
+    assert len(log.lines()) == 4, log.lines()
+
+
+def test_take_on_shuffled_rdd_runs_the_map_stage_once(sc, log):
+    src = sc.parallelize([(i % 3, 1) for i in range(60)], 6).mapPartitionsWithIndex(counting_partitions(log.path))
+    red = src.reduceByKey(add, 12)  # most reduce partitions are empty: take() has to scan on
+    got = red.take(3)
+    assert sorted(got) == [(0, 20), (1, 20), (2, 20)]
+    assert len(log.lines()) == 6, log.lines()
+
+
+def test_union_of_two_shuffles_and_a_source(sc):
+    a = sc.parallelize([(i % 3, 1) for i in range(30)], 3).reduceByKey(add)
+    b = sc.parallelize([(i % 2, 2) for i in range(10)], 2).groupByKey().mapValues(sum)
+    c = sc.parallelize([("x", 0)], 1)
+    u = a.union(b).union(c)
+    assert u.getNumPartitions() == 3 + 2 + 1
+    assert sorted(u.collect(), key=str) == sorted([(0, 10), (1, 10), (2, 10), (0, 10), (1, 10), ("x", 0)], key=str)
+
+
+def test_stage_ids_differ_between_map_and_result_stage(sc):
+    from rdd import TaskContext
+
+    def tag(it):
+        rows = list(it)
+        return [(r[0], (r[1], TaskContext.get().stageId())) for r in rows]
+
+    pairs = sc.parallelize([(i % 2, i) for i in range(8)], 2).mapPartitions(tag)
+    result = pairs.groupByKey().mapPartitions(
+        lambda it: [(k, sorted({s for _, s in vs}), TaskContext.get().stageId()) for k, vs in it]).collect()
+    assert len(result) == 2
+    for _, map_stages, result_stage in result:
+        assert len(map_stages) == 1 and map_stages[0] != result_stage

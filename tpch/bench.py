@@ -24,11 +24,11 @@ from tpch.datadir import MANIFEST, DataSet, default_data_dir, open_dataset
 from tpch.errors import TpchError
 from tpch.generate import GenOptions, generate
 from tpch.load import default_database
+from tpch.queries import SPECS
 from tpch.reference import Reference
 from tpch.report import EngineReport, Report
 from tpch.runner import QueryRun
 from tpch.validate import Verdict, compare
-from tpch.queries import SPECS
 from tpch.worker import Job, WorkerResult
 
 
@@ -102,14 +102,18 @@ def _engine_report(
 ) -> EngineReport:
     if result is None or not result.ok:
         reason = error or (result.error if result else "unknown failure")
-        return EngineReport(name, status="failed", reason=reason, peak_rss_bytes=peak or None, wall_seconds=wall)
+        return EngineReport(
+            name, status="failed", reason=reason, peak_rss_bytes=peak or None, wall_seconds=wall
+        )
     runs = []
     for r in result.runs:
         verdict = None
         path = answers / f"q{r['number']:02d}.parquet"
         if reference is not None and r["error"] is None and path.is_file():
             try:
-                verdict = compare(SPECS[r["number"]], reference.answer(r["number"]), pq.read_table(path))
+                verdict = compare(
+                    SPECS[r["number"]], reference.answer(r["number"]), pq.read_table(path)
+                )
             except TpchError as e:
                 verdict = Verdict(False, str(e))
         runs.append(QueryRun(r["number"], tuple(r["times"]), r["rows"], r["error"], verdict))

@@ -148,14 +148,25 @@ def _run_lamna(
 
 
 def _write_lamna_report(
-    results: list[Any], sf: float, source: str, runs: int, numbers: tuple[int, ...],
-    fmt: str, load_as: str, results_dir: Path,
+    results: list[Any],
+    sf: float,
+    source: str,
+    runs: int,
+    numbers: tuple[int, ...],
+    fmt: str,
+    load_as: str,
+    results_dir: Path,
 ) -> Path:
     from tpch import report
 
     rep = report.Report(
-        sf=sf, data_format=fmt, load_as=load_as, runs=runs, queries=numbers,
-        engines=(report.EngineReport("lamna", tuple(results)),), reference=source,
+        sf=sf,
+        data_format=fmt,
+        load_as=load_as,
+        runs=runs,
+        queries=numbers,
+        engines=(report.EngineReport("lamna", tuple(results)),),
+        reference=source,
     )
     return report.write(rep, results_dir).markdown
 
@@ -175,7 +186,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(report.run_table(results))
     if args.results:
         md = _write_lamna_report(
-            results, sf, source, runs, numbers, fmt, f"{mode} mode, tables as `lamna tpch load` made them", Path(args.results)
+            results,
+            sf,
+            source,
+            runs,
+            numbers,
+            fmt,
+            f"{mode} mode, tables as `lamna tpch load` made them",
+            Path(args.results),
         )
         print(f"report: {md}")
     return 1 if any(r.status in ("WRONG", "error") for r in results) else 0
@@ -212,8 +230,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for e in rep.engines:
         if e.status != "ok":
             print(f"{e.engine}: {e.status}: {e.reason}")
-    print(f"report: {written.markdown} (also {written.json.name}"
-          + (f", {written.chart.name})" if written.chart else ")"))
+    print(
+        f"report: {written.markdown} (also {written.json.name}"
+        + (f", {written.chart.name})" if written.chart else ")")
+    )
     return 0
 
 
@@ -271,11 +291,15 @@ def guarded(handler: Handler) -> Handler:
 
 
 def _common(p: argparse.ArgumentParser, sf_default: str = "1") -> None:
-    p.add_argument("--sf", default=sf_default, metavar="SF", help=f"scale factor (default {sf_default})")
+    p.add_argument(
+        "--sf", default=sf_default, metavar="SF", help=f"scale factor (default {sf_default})"
+    )
 
 
 def _lamna_opts(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--warehouse", metavar="DIR", help="Lamna warehouse (default: the embedded default)")
+    p.add_argument(
+        "--warehouse", metavar="DIR", help="Lamna warehouse (default: the embedded default)"
+    )
     p.add_argument("--database", metavar="NAME", help="database name (default tpch_sf<SF>)")
 
 
@@ -292,13 +316,17 @@ def add_subcommands(subparsers: Any) -> None:
     _common(p)
     p.add_argument("--format", default="tbl", metavar="tbl|parquet")
     p.add_argument("--parts", default="1", metavar="N", help="files per table (default 1)")
-    p.add_argument("--out", metavar="DIR", help="output directory (default ~/.lamna/tpch/sf<SF>-<format>)")
+    p.add_argument(
+        "--out", metavar="DIR", help="output directory (default ~/.lamna/tpch/sf<SF>-<format>)"
+    )
     p.add_argument("--overwrite", action="store_true", help="replace data already in --out")
     p.add_argument("--threads", metavar="N", help="generator threads (default: all CPUs)")
 
     p = add("load", cmd_load, "create the TPC-H tables in a Lamna warehouse and analyze them")
     _common(p)
-    p.add_argument("--as", dest="load_as", default="external-tbl", metavar="external-tbl|parquet|cached")
+    p.add_argument(
+        "--as", dest="load_as", default="external-tbl", metavar="external-tbl|parquet|cached"
+    )
     p.add_argument("--data", metavar="DIR", help="generated data (default: where gen puts it)")
     _lamna_opts(p)
 
@@ -327,7 +355,9 @@ def add_subcommands(subparsers: Any) -> None:
 
     p = add("quickstart", cmd_quickstart, "SF 0.01: generate, load, run and validate all 22")
     _common(p, "0.01")
-    p.add_argument("--as", dest="load_as", default="external-tbl", metavar="external-tbl|parquet|cached")
+    p.add_argument(
+        "--as", dest="load_as", default="external-tbl", metavar="external-tbl|parquet|cached"
+    )
     p.add_argument("--data", metavar="DIR")
     p.add_argument("--results", metavar="DIR")
     p.add_argument("--warehouse", metavar="DIR")

@@ -76,9 +76,7 @@ def check_sf(sf: float) -> float:
 def open_dataset(root: Path, sf: float | None = None, fmt: str | None = None) -> DataSet:
     """The data set at `root`, checked to be complete; TpchError says how to make one."""
     root = Path(root).expanduser()
-    hint = (
-        f"run `lamna tpch gen --sf {sf_label(sf) if sf else 1} --out {root}` first"
-    )
+    hint = f"run `lamna tpch gen --sf {sf_label(sf) if sf else 1} --out {root}` first"
     if not root.is_dir():
         raise TpchError(f"no TPC-H data directory at {root}: {hint}")
     manifest = root / MANIFEST

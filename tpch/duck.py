@@ -32,10 +32,7 @@ def _source(ds: DataSet, t: Table) -> str:
     # .tbl: no header, no quoting; the trailing '|' on each line is ignored by DuckDB
     # once the columns are given explicitly.
     cols = ", ".join(f"'{c.name}': '{c.type}'" for c in t.columns)
-    return (
-        f"read_csv('{glob}', delim='|', header=false, quote='', escape='', "
-        f"columns={{{cols}}})"
-    )
+    return f"read_csv('{glob}', delim='|', header=false, quote='', escape='', columns={{{cols}}})"
 
 
 def connect(ds: DataSet, *, materialize: bool = False, threads: int | None = None) -> Any:

@@ -176,10 +176,9 @@ class PySparkEngine:
             else:
                 cols = [f"{c.name} {_spark_type(c.type)}" for c in t.columns]
                 schema = ", ".join(cols + ["_trailing STRING"])
-                df = (
-                    self._spark.read.csv(str(self.ds.table_dir(t.name)), sep="|", schema=schema)
-                    .drop("_trailing")
-                )
+                df = self._spark.read.csv(
+                    str(self.ds.table_dir(t.name)), sep="|", schema=schema
+                ).drop("_trailing")
             df.createOrReplaceTempView(t.name)
 
     def execute(self, query: Query) -> pa.Table:

@@ -132,7 +132,9 @@ def generate(opts: GenOptions, *, show: bool = True) -> DataSet:
     reuse = _existing(opts)
     if reuse is not None:
         if show:
-            print(f"SF {sf_label(opts.sf)} .{opts.format} data already at {opts.out}", file=sys.stderr)
+            print(
+                f"SF {sf_label(opts.sf)} .{opts.format} data already at {opts.out}", file=sys.stderr
+            )
         return reuse
     exe = find_tpchgen()
     try:
@@ -165,9 +167,12 @@ def _run_generator(exe: str, opts: GenOptions, bar: Progress, weights: dict[str,
     if opts.format == "parquet":
         cmd.append("parquet")
     cmd += [
-        "--scale-factor", sf_label(opts.sf),
-        "--output-dir", str(opts.out),
-        "--parts", str(opts.parts),
+        "--scale-factor",
+        sf_label(opts.sf),
+        "--output-dir",
+        str(opts.out),
+        "--parts",
+        str(opts.parts),
         "--overwrite",
     ]
     if opts.threads:
@@ -178,7 +183,9 @@ def _run_generator(exe: str, opts: GenOptions, bar: Progress, weights: dict[str,
     try:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     except OSError as e:
-        raise TpchError(f"cannot start tpchgen-cli ({e.strerror}): pip install -U tpchgen-cli") from None
+        raise TpchError(
+            f"cannot start tpchgen-cli ({e.strerror}): pip install -U tpchgen-cli"
+        ) from None
     while proc.poll() is None:
         written = sum(
             min(_dir_bytes(opts.out / name), 0.99 * weights[name]) for name in TABLE_NAMES

@@ -61,6 +61,8 @@ def fetch_arrow(cur: Any) -> pa.Table:
         return table
     rows = cur.fetchall()
     names = [d[0] for d in cur.description or []]
-    return pa.Table.from_pylist([dict(zip(names, r)) for r in rows]) if rows else pa.table(
-        {n: pa.array([], pa.null()) for n in names}
+    return (
+        pa.Table.from_pylist([dict(zip(names, r)) for r in rows])
+        if rows
+        else pa.table({n: pa.array([], pa.null()) for n in names})
     )

@@ -135,9 +135,7 @@ def split_statements(sql: str) -> tuple[str, ...]:
 
 def _result_index(statements: tuple[str, ...]) -> int:
     selects = [
-        i
-        for i, s in enumerate(statements)
-        if re.match(r"(select|with)\b", s, re.IGNORECASE)
+        i for i, s in enumerate(statements) if re.match(r"(select|with)\b", s, re.IGNORECASE)
     ]
     if len(selects) != 1:
         raise ValueError("expected exactly one SELECT")

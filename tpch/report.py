@@ -63,7 +63,9 @@ class Report:
     queries: tuple[int, ...]
     engines: tuple[EngineReport, ...]
     reference: str = ""
-    started: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    started: str = field(
+        default_factory=lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    )
     machine: dict[str, Any] = field(default_factory=lambda: machine_info())
 
     def engine(self, name: str) -> EngineReport | None:
@@ -109,7 +111,13 @@ def geomean_ratio(a: EngineReport, b: EngineReport) -> float | None:
     logs = []
     for r in a.runs:
         other = bb.get(r.number)
-        if r.median and other is not None and other.median and r.error is None and other.error is None:
+        if (
+            r.median
+            and other is not None
+            and other.median
+            and r.error is None
+            and other.error is None
+        ):
             logs.append(math.log(r.median / other.median))
     if not logs:
         return None
@@ -235,13 +243,17 @@ def to_markdown(report: Report, chart: str | None = None) -> str:
             row = [f"q{n:02d}", _s(b.median if b else None)]
             for o in others:
                 r = maps[o.engine].get(n)
-                row += [_s(r.median if r else None), _ratio(b.median if b else None, r.median if r else None)]
+                row += [
+                    _s(r.median if r else None),
+                    _ratio(b.median if b else None, r.median if r else None),
+                ]
             for e in ran:
                 r = maps[e.engine].get(n)
                 row.append(r.status if r else "-")
             out.append("| " + " | ".join(row) + " |")
         common = [
-            n for n in report.queries
+            n
+            for n in report.queries
             if all(maps[e.engine].get(n) is not None and maps[e.engine][n].median for e in ran)
         ]
 
@@ -303,8 +315,7 @@ def write_chart(report: Report, path: Path) -> bool:
     for i, e in enumerate(ran):
         meds = e.by_number()
         heights = [
-            meds[q].median if q in meds and meds[q].median else float("nan")
-            for q in report.queries
+            meds[q].median if q in meds and meds[q].median else float("nan") for q in report.queries
         ]
         xs = [j + (i - (len(ran) - 1) / 2) * width for j in range(n)]
         ax.bar(xs, heights, width=width, label=e.engine)

@@ -76,9 +76,7 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "nation",
-        _cols(
-            "n_nationkey BIGINT, n_name CHAR(25), n_regionkey BIGINT, n_comment VARCHAR(152)"
-        ),
+        _cols("n_nationkey BIGINT, n_name CHAR(25), n_regionkey BIGINT, n_comment VARCHAR(152)"),
         25,
         fixed_rows=True,
     ),

@@ -147,9 +147,7 @@ def _fmt(v: Any) -> str:
     return "NULL" if v is None else str(v)
 
 
-def _row_diff(
-    kinds: Sequence[str], names: Sequence[str], exp: tuple, act: tuple
-) -> str | None:
+def _row_diff(kinds: Sequence[str], names: Sequence[str], exp: tuple, act: tuple) -> str | None:
     for i, kind in enumerate(kinds):
         if not _equal(kind, exp[i], act[i]):
             return f"{names[i]} expected {_fmt(exp[i])}, got {_fmt(act[i])}"
@@ -239,9 +237,7 @@ def compare(spec: QuerySpec, expected: pa.Table, actual: pa.Table) -> Verdict:
         )
     if actual.num_rows != expected.num_rows:
         return Verdict(False, f"expected {expected.num_rows} rows, got {actual.num_rows}")
-    kinds = [
-        _kind(f.type, i in spec.approx) for i, f in enumerate(expected.schema)
-    ]
+    kinds = [_kind(f.type, i in spec.approx) for i, f in enumerate(expected.schema)]
     names = list(expected.schema.names)
     exp_rows, act_rows = _rows(expected), _rows(actual)
     try:

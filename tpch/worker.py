@@ -80,7 +80,9 @@ def work(job: Job) -> WorkerResult:
     engine = None
     try:
         if job.engine == "lamna" and job.load_as:
-            loaded = load(ds, job.load_as, database=job.database, warehouse=warehouse, show=job.show)
+            loaded = load(
+                ds, job.load_as, database=job.database, warehouse=warehouse, show=job.show
+            )
             result.load_seconds = loaded.seconds
         engine = make_engine(
             job.engine, ds, database=job.database, warehouse=warehouse, mode=job.mode

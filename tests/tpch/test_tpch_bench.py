@@ -45,8 +45,14 @@ def test_bench_compare_pyspark(parquet_data: DataSet, tmp_path: Path) -> None:
     """PySpark in its own process over the same Parquet files (Q15's view included)."""
     pytest.importorskip("pyspark")
     opts = BenchOptions(
-        sf=0.01, compare=("pyspark",), queries=(1, 15), runs=1, data=parquet_data.root,
-        warehouse=tmp_path / "warehouse", show=False, timeout=600,
+        sf=0.01,
+        compare=("pyspark",),
+        queries=(1, 15),
+        runs=1,
+        data=parquet_data.root,
+        warehouse=tmp_path / "warehouse",
+        show=False,
+        timeout=600,
     )
     rep = bench(opts)
     spark = rep.engine("pyspark")

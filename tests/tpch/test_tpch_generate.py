@@ -11,7 +11,7 @@ import pytest
 from tpch.datadir import DataSet, open_dataset
 from tpch.errors import TpchError
 from tpch.generate import GenOptions, generate
-from tpch.schema import TABLES, TABLE_NAMES, table
+from tpch.schema import TABLE_NAMES, TABLES, table
 
 # dbgen's row counts at SF 0.01 (lineitem depends on the random 1-7 lines per order).
 EXPECTED = {
@@ -31,9 +31,9 @@ def _tbl_rows(ds: DataSet, name: str) -> int:
 
 
 def test_eight_tables_with_expected_row_counts(tbl_data: DataSet) -> None:
-    assert sorted(p.name for p in tbl_data.root.iterdir() if p.is_dir() and not p.name.startswith(".")) == sorted(
-        TABLE_NAMES
-    )
+    assert sorted(
+        p.name for p in tbl_data.root.iterdir() if p.is_dir() and not p.name.startswith(".")
+    ) == sorted(TABLE_NAMES)
     for name, rows in EXPECTED.items():
         assert _tbl_rows(tbl_data, name) == rows, name
 
@@ -42,7 +42,10 @@ def test_expected_rows_formula_matches_generator() -> None:
     for t in TABLES:
         if t.name != "lineitem":
             assert t.expected_rows(0.01) == EXPECTED[t.name]
-    assert abs(table("lineitem").expected_rows(0.01) - EXPECTED["lineitem"]) < 0.01 * EXPECTED["lineitem"]
+    assert (
+        abs(table("lineitem").expected_rows(0.01) - EXPECTED["lineitem"])
+        < 0.01 * EXPECTED["lineitem"]
+    )
 
 
 def test_tbl_lines_end_with_trailing_delimiter(tbl_data: DataSet) -> None:

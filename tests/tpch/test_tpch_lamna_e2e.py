@@ -18,7 +18,6 @@ from tpch.queries import ALL
 from tpch.reference import Reference
 from tpch.runner import run_queries
 
-
 CACHED_PENDING = pytest.mark.xfail(
     strict=False, reason="CACHE TABLE is not supported yet (the memory store, issue 6)"
 )
@@ -29,8 +28,9 @@ CACHED_PENDING = pytest.mark.xfail(
 )
 def test_all_22_validate_on_lamna(tbl_data: DataSet, tmp_path: Path, how: str) -> None:
     loaded = load(tbl_data, how, warehouse=tmp_path / "warehouse", show=False)
-    engine = LamnaEngine(loaded.database, tmp_path / "warehouse",
-                         "cached" if how == "cached" else "files")
+    engine = LamnaEngine(
+        loaded.database, tmp_path / "warehouse", "cached" if how == "cached" else "files"
+    )
     engine.prepare()
     ref = Reference(tbl_data)
     try:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 
 import pytest
-
 import tpch_fakesql as fakesql
+
 from tpch import schema
 from tpch.datadir import DataSet
 from tpch.engines import LamnaEngine
@@ -45,16 +45,24 @@ def test_plan_external_tbl(tbl_data: DataSet) -> None:
     sqls = [s.sql for s in plan(tbl_data, "external-tbl", "db")]
     assert sqls[:2] == ["CREATE DATABASE IF NOT EXISTS db", "USE db"]
     assert sum(s.startswith("CREATE EXTERNAL TABLE") for s in sqls) == 8
-    assert sum(s.startswith("ANALYZE TABLE") and s.endswith("COMPUTE STATISTICS") for s in sqls) == 8
+    assert (
+        sum(s.startswith("ANALYZE TABLE") and s.endswith("COMPUTE STATISTICS") for s in sqls) == 8
+    )
     assert not any(s.startswith("CACHE") for s in sqls)
 
 
 def test_plan_parquet_uses_ctas_and_drops_staging(tbl_data: DataSet) -> None:
     sqls = [s.sql for s in plan(tbl_data, "parquet", "db")]
     assert "CREATE TABLE orders STORED AS PARQUET AS SELECT * FROM orders" + STAGE_SUFFIX in sqls
-    assert sqls.index("DROP TABLE IF EXISTS orders" + STAGE_SUFFIX, sqls.index(
-        "CREATE TABLE orders STORED AS PARQUET AS SELECT * FROM orders" + STAGE_SUFFIX
-    )) > 0
+    assert (
+        sqls.index(
+            "DROP TABLE IF EXISTS orders" + STAGE_SUFFIX,
+            sqls.index(
+                "CREATE TABLE orders STORED AS PARQUET AS SELECT * FROM orders" + STAGE_SUFFIX
+            ),
+        )
+        > 0
+    )
     assert sum(s.startswith("CREATE TABLE") for s in sqls) == 8
 
 
@@ -99,15 +107,20 @@ def test_load_then_run_through_pep249(tbl_data: DataSet, fake_sql, how: str, tmp
 def test_engine_error_becomes_one_line(tbl_data: DataSet, fake_sql, tmp_path) -> None:
     def broken(warehouse):
         conn = fake_sql.connect(str(warehouse))
+
         class Bad:
             def cursor(self):
                 c = conn.cursor()
+
                 def execute(statement):
                     raise RuntimeError("ParseError: no EXTERNAL here\nsecond line")
+
                 c.execute = execute
                 return c
+
             def close(self):
                 pass
+
         return Bad()
 
     with pytest.raises(TpchError) as info:

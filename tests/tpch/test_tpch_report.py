@@ -22,11 +22,20 @@ def _runs(times: dict[int, float], status_ok: bool = True) -> tuple[QueryRun, ..
 
 
 def _report() -> Report:
-    lamna = EngineReport("lamna", _runs({1: 2.0, 2: 8.0}), peak_rss_bytes=300 * 2**20, load_seconds=1.5)
+    lamna = EngineReport(
+        "lamna", _runs({1: 2.0, 2: 8.0}), peak_rss_bytes=300 * 2**20, load_seconds=1.5
+    )
     duck = EngineReport("duckdb", _runs({1: 1.0, 2: 2.0}), peak_rss_bytes=100 * 2**20)
     spark = EngineReport("pyspark", status="unavailable", reason="pyspark is not installed")
-    return Report(sf=1.0, data_format="parquet", load_as="parquet", runs=3, queries=(1, 2),
-                  engines=(lamna, duck, spark), reference="DuckDB on the same data")
+    return Report(
+        sf=1.0,
+        data_format="parquet",
+        load_as="parquet",
+        runs=3,
+        queries=(1, 2),
+        engines=(lamna, duck, spark),
+        reference="DuckDB on the same data",
+    )
 
 
 def test_query_run_numbers() -> None:
@@ -42,7 +51,9 @@ def test_geomean_ratio() -> None:
 
 
 def test_run_table() -> None:
-    text = report.run_table(list(_report().engine("lamna").runs) + [QueryRun(3, (), None, "NotImplementedError: joins")])
+    text = report.run_table(
+        list(_report().engine("lamna").runs) + [QueryRun(3, (), None, "NotImplementedError: joins")]
+    )
     lines = text.splitlines()
     assert lines[0].split() == ["query", "median", "s", "min", "s", "rows", "validation"]
     assert lines[2].split()[:5] == ["q01", "2.000", "1.800", "4", "ok"]

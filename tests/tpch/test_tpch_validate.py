@@ -16,7 +16,9 @@ from tpch.validate import compare
 def _replace(table: pa.Table, row: int, col: int, value: object) -> pa.Table:
     values = table.column(col).to_pylist()
     values[row] = value
-    return table.set_column(col, table.schema.field(col), pa.array(values, table.schema.field(col).type))
+    return table.set_column(
+        col, table.schema.field(col), pa.array(values, table.schema.field(col).type)
+    )
 
 
 def _take(table: pa.Table, order: list[int]) -> pa.Table:
@@ -106,7 +108,9 @@ def test_char_padding_is_insignificant() -> None:
 
 def test_integral_decimal_counts_accepted() -> None:
     t = stored_answer(4)
-    as_decimal = t.set_column(1, "order_count", pa.array([Decimal(v) for v in t.column(1).to_pylist()]))
+    as_decimal = t.set_column(
+        1, "order_count", pa.array([Decimal(v) for v in t.column(1).to_pylist()])
+    )
     assert compare(SPECS[4], t, as_decimal).ok
 
 

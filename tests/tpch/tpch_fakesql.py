@@ -33,7 +33,9 @@ class FakeCursor:
         self.conn.log.append(statement)
         self._result = self.conn.run(statement)
         if self._result is not None:
-            self.description = [(n, None, None, None, None, None, None) for n in self._result.schema.names]
+            self.description = [
+                (n, None, None, None, None, None, None) for n in self._result.schema.names
+            ]
 
     def fetch_arrow(self) -> pa.Table:
         assert self._result is not None, "no result set"
@@ -83,7 +85,7 @@ class FakeConnection:
             self.db.execute(f"CREATE VIEW {name} AS SELECT * FROM {_source(ds, t)}")
             return None
         if m := re.match(r"create table (\w+) stored as parquet as (select .*)", low, re.S):
-            self.db.execute(f"CREATE TABLE {m.group(1)} AS {s[m.start(2):]}")
+            self.db.execute(f"CREATE TABLE {m.group(1)} AS {s[m.start(2) :]}")
             return None
         if low.startswith(("select", "with")):
             return self.db.sql(s).to_arrow_table()

@@ -5,6 +5,7 @@ across threads and worker processes)."""
 from __future__ import annotations
 
 import os
+import sys
 import signal
 import threading
 import time
@@ -248,3 +249,82 @@ def test_fits_in_budget_is_not_recomputed(sc, tmp_path):
         assert r.collect() == data
     r.unpersist()
     assert len(log.lines()) == 4
+
+
+def test_truncated_shuffle_files_are_recomputed(sc, tmp_path):
+    log = CallLog(tmp_path / "calls")
+    data = [(i % 5, "v" * 50 + str(i)) for i in range(100)]
+    before = set(shuffle_files(sc))
+    grouped = sc.parallelize(data, 3).mapPartitionsWithIndex(counting_partitions(log.path)).groupByKey(2)
+    expected = sorted((k, sorted(v for kk, v in data if kk == k)) for k in range(5))
+    assert sorted((k, sorted(v)) for k, v in grouped.collect()) == expected
+    for path in sorted(set(shuffle_files(sc)) - before):
+        size = os.path.getsize(path)
+        with open(path, "r+b") as f:
+            f.truncate(size // 2)
+    assert sorted((k, sorted(v)) for k, v in grouped.collect()) == expected
+    assert len(log.lines()) > 3
+
+
+def test_deleted_columnar_shuffle_files_resubmit(sc, tmp_path):
+    import pyarrow as pa
+
+    from rdd.columnar import BatchHashPartitioner
+
+    log = CallLog(tmp_path / "calls")
+    batches = [pa.record_batch({"k": pa.array([i % 7 for i in range(j * 50, (j + 1) * 50)]),
+                                "v": pa.array(list(range(j * 50, (j + 1) * 50)))}) for j in range(4)]
+    before = set(shuffle_files(sc))
+    shuffled = (sc.parallelize(batches, 4).mapPartitionsWithIndex(counting_partitions(log.path))
+                .shuffleBatches(BatchHashPartitioner(("k",), 3)))
+    total = shuffled.map(lambda b: sum(b.column("v").to_pylist())).sum()
+    assert total == sum(range(200))
+    new = sorted(set(shuffle_files(sc)) - before)
+    assert new, "the columnar shuffle wrote no shuffle_* files under ctx.local_dir"
+    for path in new:
+        os.unlink(path)
+    assert shuffled.map(lambda b: sum(b.column("v").to_pylist())).sum() == sum(range(200))
+    assert len(log.lines()) == 8, log.lines()
+
+
+def test_deleted_disk_blocks_are_recomputed(sc, tmp_path):
+    import glob
+
+    log = CallLog(tmp_path / "calls")
+    r = sc.parallelize(range(60), 3).mapPartitionsWithIndex(counting_partitions(log.path))
+    r.persist(StorageLevel.DISK_ONLY)
+    assert r.sum() == sum(range(60))
+    blocks = [p for p in glob.glob(os.path.join(str(sc.local_dir), "**", f"rdd_{r.id()}_*"), recursive=True)
+              if os.path.isfile(p)]
+    assert len(blocks) == 3, blocks
+    for p in blocks:
+        os.unlink(p)
+    assert r.collect() == list(range(60))
+    assert len(log.lines()) == 6
+    r.unpersist()
+
+
+def test_memory_and_disk_spills_lru_victims(small_memory_sc, master, tmp_path):
+    ctx = small_memory_sc
+    log = CallLog(tmp_path / "calls")
+    data = _big_rows(n_parts=8, rows=40)  # ~40 KiB partitions: the budget holds three
+    r = ctx.parallelize(data, 8).mapPartitionsWithIndex(counting_partitions(log.path))
+    r.persist(StorageLevel.MEMORY_AND_DISK)
+    for _ in range(3):
+        assert r.collect() == data
+    (info,) = [i for i in ctx.storageInfo() if i.rdd_id == r.id()]
+    executors = 2 if master.startswith("local-cluster") else 1
+    assert info.num_cached_partitions == 8
+    assert info.disk_bytes > 0
+    assert info.memory_bytes <= executors * 128 * 1024  # byte accounting respects the budget
+    r.unpersist()
+    assert len(log.lines()) == 8, "evicted MEMORY_AND_DISK blocks were recomputed instead of read from disk"
+
+
+def test_task_output_to_stdout_and_stderr_is_harmless(sc):
+    def noisy(x):
+        print("stdout noise " * 100, x)
+        print("stderr noise " * 100, x, file=sys.stderr)
+        return x
+
+    assert sc.parallelize(range(50), 2).map(noisy).sum() == sum(range(50))

@@ -144,3 +144,19 @@ def test_max_min_with_key(sc):
     nums = sc.parallelize([1.0, 5.0, 43.0, 10.0], 2)
     assert nums.max(key=str) == 5.0
     assert nums.min(key=str) == 1.0
+
+
+def test_take_first_is_empty_scan_only_what_they_need(sc, tmp_path):
+    from rddtestlib import CallLog, counting_partitions
+
+    log = CallLog(tmp_path / "calls")
+    r = sc.parallelize(range(100), 10).mapPartitionsWithIndex(counting_partitions(log.path))
+    assert r.take(1) == [0]
+    assert log.lines() == ["0"]  # PySpark's take tries one partition first
+    log.clear()
+    assert r.first() == 0
+    assert not r.isEmpty()
+    assert log.lines() == ["0", "0"]
+    log.clear()
+    assert r.take(15) == list(range(15))
+    assert len(log.lines()) < 10  # grows the scan, never everything for a small take

@@ -328,3 +328,23 @@ def test_task_output_to_stdout_and_stderr_is_harmless(sc):
         return x
 
     assert sc.parallelize(range(50), 2).map(noisy).sum() == sum(range(50))
+
+
+def test_status_tracker_shows_the_resubmitted_map_stage_attempt(sc, tmp_path):
+    """Spark shares a shuffle's map stage between jobs; resubmitting it after a lost
+    output starts a new attempt of that stage (currentAttemptId 1)."""
+    group = f"resubmit-{tmp_path.name}"
+    sc.setJobGroup(group, "lost shuffle output")
+    before = set(shuffle_files(sc))
+    red = sc.parallelize([(i % 3, i) for i in range(30)], 3).reduceByKey(add, 2)
+    assert sorted(red.collect()) == [(0, 135), (1, 145), (2, 155)]
+    for path in set(shuffle_files(sc)) - before:
+        os.unlink(path)
+    assert sorted(red.collect()) == [(0, 135), (1, 145), (2, 155)]
+    st = sc.statusTracker()
+    first, second = (st.getJobInfo(j) for j in st.getJobIdsForGroup(group)[-2:])
+    map_stages = set(first.stageIds) & set(second.stageIds)
+    assert len(map_stages) == 1, (first.stageIds, second.stageIds)
+    stage = st.getStageInfo(map_stages.pop())
+    assert stage.currentAttemptId >= 1, stage
+    assert stage.numTasks == 3

@@ -280,3 +280,59 @@ def test_sort_by(sc):
     assert r.getNumPartitions() == 3
     assert r.collect() == sorted(data, reverse=True)
     assert sc.parallelize(data, 4).sortBy(lambda x: x, ascending=False).collect() == sorted(data, reverse=True)
+
+
+# -- keys that are equal in Python must meet in one group -------------------------------------------
+
+
+class Point:
+    """A user key type with value equality."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __eq__(self, other):
+        return isinstance(other, Point) and (self.x, self.y) == (other.x, other.y)
+
+    def __hash__(self):
+        return hash((self.x, self.y))
+
+    def __repr__(self):
+        return f"Point({self.x}, {self.y})"
+
+
+def test_numerically_equal_keys_group_together(sc):
+    data = [(1, 1), (1.0, 1), (True, 1), (2, 1), (2.0, 1), (0, 1), (False, 1), (0.0, 1)]
+    got = sc.parallelize(data, 4).reduceByKey(add, 3).collect()
+    assert sorted(v for _, v in got) == [2, 3, 3]
+    assert {float(k) for k, _ in got} == {0.0, 1.0, 2.0}
+
+
+def test_frozenset_and_user_class_keys(sc):
+    data = [(frozenset(range(i % 3, 40)), 1) for i in range(30)]
+    data += [(frozenset(reversed(range(i % 3, 40))), 1) for i in range(30)]
+    got = sc.parallelize(data, 5).reduceByKey(add, 4).collect()
+    assert sorted(v for _, v in got) == [20, 20, 20]
+    pts = [(Point(i % 2, 0), 1) for i in range(20)]
+    got = sc.parallelize(pts, 4).reduceByKey(add, 3).collect()
+    assert sorted((k.x, v) for k, v in got) == [(0, 10), (1, 10)]
+
+
+def test_partition_func_results_are_taken_modulo_like_python(sc):
+    data = [(k, k) for k in range(12)]
+    neg = sc.parallelize(data, 2).partitionBy(5, lambda k: -k).glom().collect()
+    assert [sorted(k for k, _ in p) for p in neg] == [sorted(k for k in range(12) if (-k) % 5 == i) for i in range(5)]
+    big = sc.parallelize(data, 2).partitionBy(4, lambda k: 2**70 + k).glom().collect()
+    assert [sorted(k for k, _ in p) for p in big] == [sorted(k for k in range(12) if (2**70 + k) % 4 == i) for i in range(4)]
+
+
+def test_keys_hashed_by_python_hash_of_strings_group_together(sc):
+    """portable_hash falls back to hash() for other types, as PySpark does; hash() of a
+    str is salted per process, so worker processes must share one hash seed (PySpark
+    requires PYTHONHASHSEED for the same reason)."""
+    words = [f"word-{i}" for i in range(12)]
+    data = [(Point(words[i % 12], "tag"), 1) for i in range(240)]
+    data += [(frozenset({words[i % 12], "x"}), 1) for i in range(240)]
+    got = sc.parallelize(data, 8).reduceByKey(add, 5).collect()
+    assert len(got) == 24, sorted(map(repr, got))
+    assert sorted(v for _, v in got) == [20] * 24

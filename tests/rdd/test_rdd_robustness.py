@@ -276,3 +276,31 @@ def test_sample_is_identical_on_threads_and_processes(thread_sc, cluster_sc):
         got.append((r.sample(False, 0.2, 11).collect(), r.sample(True, 0.5, 11).collect(),
                     r.takeSample(False, 7, 11)))
     assert got[0] == got[1]
+
+
+def test_concurrent_jobs_share_a_running_map_stage(sc, tmp_path):
+    log = CallLog(tmp_path / "calls")
+
+    def slow_count(index, it):
+        log.hit(index)
+        time.sleep(0.3)
+        return it
+
+    red = sc.parallelize([(i % 5, 1) for i in range(50)], 4).mapPartitionsWithIndex(slow_count).reduceByKey(add, 2)
+    results, errors = [], []
+
+    def run():
+        try:
+            results.append(sorted(red.collect()))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for t in threads:
+        t.start()
+        time.sleep(0.05)
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    assert results == [[(k, 10) for k in range(5)]] * 3
+    assert len(log.lines()) == 4, log.lines()  # the map stage ran once for all three jobs

@@ -134,3 +134,26 @@ def test_broadcast_unpersist_then_reuse_and_destroy(sc):
     b.destroy()
     with pytest.raises(Exception):
         r.map(lambda i: b.value[i]).collect()
+
+
+def test_accumulator_in_skipped_map_stage_is_not_recounted(sc):
+    acc = sc.accumulator(0)
+
+    def count(kv):
+        acc.add(1)
+        return kv
+
+    red = sc.parallelize([(i % 4, i) for i in range(40)], 4).map(count).reduceByKey(lambda a, b: a + b, 2)
+    red.collect()
+    red.collect()  # the map stage's shuffle output is reused: no new updates
+    assert acc.value == 40
+
+
+def test_broadcast_arrow_table(sc):
+    import pyarrow as pa
+
+    table = pa.table({"k": list(range(100)), "name": [f"n{i}" for i in range(100)]})
+    b = sc.broadcast(table)
+    got = sc.parallelize([3, 50, 99], 3).map(lambda k: b.value.column("name")[k].as_py()).collect()
+    assert got == ["n3", "n50", "n99"]
+    assert b.value.equals(table)

@@ -361,3 +361,40 @@ def test_cache_byte_accounting_of_batches(sc):
     assert 0.5 * nbytes <= info.memory_bytes <= 3 * nbytes, (info.memory_bytes, nbytes)
     r.unpersist()
     assert all(i.memory_bytes == 0 for i in ctx.storageInfo() if i.rdd_id == r.id())
+
+
+def _typed_columns(n=60):
+    import datetime
+    import decimal
+    return {
+        "date": pa.array([None if i % 9 == 0 else datetime.date(2020, 1, 1) + datetime.timedelta(days=i % 13) for i in range(n)]),
+        "ts": pa.array([datetime.datetime(2021, 5, 1) + datetime.timedelta(seconds=i % 11) for i in range(n)], pa.timestamp("us")),
+        "dec": pa.array([None if i % 7 == 0 else decimal.Decimal(i % 10) / 4 for i in range(n)], pa.decimal128(12, 2)),
+        "bool": pa.array([None if i % 5 == 0 else i % 2 == 0 for i in range(n)]),
+        "i8": pa.array([i % 6 - 3 for i in range(n)], pa.int8()),
+        "i32": pa.array([None if i % 4 == 0 else i % 9 for i in range(n)], pa.int32()),
+        "f32": pa.array([(i % 5) / 2 for i in range(n)], pa.float32()),
+        "bin": pa.array([None if i % 6 == 0 else bytes([65 + i % 8]) * (i % 3) for i in range(n)]),
+        "lstr": pa.array([f"s{i % 8}" for i in range(n)], pa.large_string()),
+    }
+
+
+@pytest.mark.parametrize("column", list(_typed_columns()))
+def test_hash_of_typed_columns_respects_slices_and_equal_values(column):
+    b = pa.record_batch(_typed_columns())
+    full = hash_partition_ids(b, (column,), 9).tolist()
+    assert all(0 <= i < 9 for i in full)
+    sliced = b.slice(17, 30)
+    assert hash_partition_ids(sliced, (column,), 9).tolist() == full[17:47]
+    values = b.column(column).to_pylist()
+    seen = {}
+    for v, pid in zip(values, full):
+        assert seen.setdefault(v, pid) == pid, (column, v)
+
+
+def test_shuffle_batches_of_an_empty_rdd(sc):
+    out = sc.emptyRDD().shuffleBatches(BatchHashPartitioner(("k",), 3))
+    assert out.getNumPartitions() == 3
+    assert out.collect() == []
+    none = sc.parallelize([], 2).shuffleBatches(BatchHashPartitioner(("k",), 4))
+    assert none.glom().map(len).collect() == [0, 0, 0, 0]

@@ -304,3 +304,34 @@ def test_concurrent_jobs_share_a_running_map_stage(sc, tmp_path):
     assert not errors, errors
     assert results == [[(k, 10) for k in range(5)]] * 3
     assert len(log.lines()) == 4, log.lines()  # the map stage ran once for all three jobs
+
+
+def test_cancel_returns_promptly_even_if_a_task_never_checks(sc):
+    """Spark fails a cancelled job at once; tasks that never call check_interrupted may
+    finish in the background (or be killed with interruptOnCancel), but the caller of the
+    action does not wait for them (the server's query cancellation relies on this)."""
+    outcome = {}
+
+    def stubborn(it):
+        t0 = time.time()
+        while time.time() - t0 < 6:
+            time.sleep(0.01)
+        yield 1
+
+    def run():
+        sc.setJobGroup("stubborn", "never checks", interruptOnCancel=True)
+        try:
+            sc.parallelize(range(2), 2).mapPartitions(stubborn).collect()
+            outcome["result"] = "finished"
+        except Exception as exc:  # noqa: BLE001
+            outcome["result"] = exc
+
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(0.8)
+    t0 = time.time()
+    sc.cancelJobGroup("stubborn")
+    t.join(20)
+    latency = time.time() - t0
+    assert isinstance(outcome.get("result"), Exception), outcome
+    assert latency < 3, f"the cancelled action returned {latency:.1f}s after cancelJobGroup"

@@ -60,6 +60,7 @@ from catalog.source import DEFAULT_SPLIT_BYTES, PartitionFiles, TableSource, typ
 from catalog.types import parse_hive_type
 from catalog.formats.textconv import parse_column
 from catalog.writer import (
+    DEFAULT_TRASH_RETENTION,
     WriteSpec,
     WrittenFile,
     execute_plan,
@@ -828,6 +829,10 @@ class Catalog:
         return c.name
 
 
+class _CommitInFlight(Exception):
+    """Raised inside a commit transaction to roll it back and wait for another commit."""
+
+
 class PendingWrite:
     """A write between ``Catalog.start_write`` and ``commit``/``abort``."""
 
@@ -870,11 +875,36 @@ class PendingWrite:
         """Phase 2, the commit point: one transaction records the rename plan, registers
         new partitions and updates statistics. After it returns the write is durable:
         if this process dies, the next open finishes the renames."""
+        deadline = time.monotonic() + self.catalog.metastore.busy_timeout * 4
+        while True:
+            try:
+                return self._prepare_once(files, truncate_spec, delete_after, unique_names)
+            except _CommitInFlight:
+                # another write to this table is between its commit point and the end of its
+                # renames: its file list is not final yet, so ours (what OVERWRITE removes)
+                # would not be either. Wait for it (or finish it, if its process died).
+                if time.monotonic() > deadline:
+                    raise MetastoreLocked(
+                        f"Table {self.spec.table.qualified_name} is being committed by another writer; try again"
+                    ) from None
+                self.catalog.recover()
+                time.sleep(0.02)
+
+    def _prepare_once(
+        self, files: list[WrittenFile], truncate_spec: tuple[tuple[str, str | None], ...] | None,
+        delete_after: Sequence[str], unique_names: bool,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         ms, spec = self.catalog.metastore, self.spec
         t = spec.table
         root = t.location
         assert root is not None
         with ms.transaction() as tx:
+            busy = tx.execute(
+                "SELECT count(*) FROM writes WHERE db = ? AND table_name = ? AND state = 'committing' AND id != ?",
+                (t.db, t.name, spec.write_id),
+            ).fetchone()[0]
+            if busy:
+                raise _CommitInFlight()
             if self.create is not None:
                 ms.create_table(tx, replace(self.create, created=time.time()))  # TableExists if raced
             current = ms._get_table(tx, t.db, t.name)
@@ -913,7 +943,8 @@ class PendingWrite:
                     fs, path = resolve(loc)
                     remove += [_uri_like(loc, d.path) for d in list_data_files(fs, path, recursive=not t.partition_columns)]
             plan = {
-                "moves": moves, "remove": remove, "trash": trash_location(root, spec.write_id),
+                "moves": moves, "remove": remove, "trash": trash_location(root, spec.write_id), "root": root,
+                "trash_retention": float(current.props.get("lamna.trash.retention.seconds", DEFAULT_TRASH_RETENTION)),
                 "staging": spec.staging, "create_dirs": list(locations.values()),
                 "delete_after": list(delete_after),
             }

@@ -26,12 +26,14 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from catalog import formats
+from catalog.errors import DataFormatError
 from catalog.files import DataFile, compression_of, resolve
 from catalog.formats.base import ReadRequest
 from catalog.formats.textconv import parse_column
 from catalog.model import Column, Table
 from catalog.scan import ScanSplit, TableStatistics
 from catalog.types import parse_hive_type
+from catalog.writer import find_in_trash
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,13 @@ class TableSource:
         part_names = {n.lower(): n for n in self.partition_columns}
         data_wanted = tuple(n for n in names if n.lower() not in part_names)
         fs, path = resolve(split.path)
+        if fs.get_file_info(path).type.name == "NotFound":
+            # an INSERT OVERWRITE committed after this snapshot was listed: read the
+            # replaced file from the trash, where it is kept for a while for such scans
+            moved = find_in_trash(self.root, split.path)
+            if moved is None:
+                raise DataFormatError("file vanished (the table was overwritten or dropped during the scan)", split.path)
+            fs, path = resolve(moved)
         req = ReadRequest(
             path=path,
             columns=self.table.columns,

@@ -10,9 +10,11 @@ A write has three phases:
 2. The commit point, one metastore transaction: the write journal entry turns
    ``committing`` with the full list of renames, new partitions are registered, stale
    statistics are dropped and the table's data version moves.
-3. Renames, in an order that any process can redo (``roll_forward``): files being
+3. Renames, in an order that any process can redo (``execute_plan``): files being
    overwritten are moved to a hidden trash directory, staged files into place, then
-   trash and staging are deleted and the journal entry removed.
+   staging is deleted and the journal entry removed. The trash stays for a retention
+   period (table property ``lamna.trash.retention.seconds``, default 600) so that scans
+   listed before the overwrite still find the files they were promised.
 
 A writer killed before (2) leaves only its hidden staging directory, removed at the
 next open; killed after (2), the next open rolls the renames forward. Readers snapshot
@@ -32,6 +34,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 
 from catalog import formats
 from catalog.convert import hive_cast
@@ -42,6 +45,7 @@ from catalog.model import DEFAULT_PARTITION, Column, Table, partition_spec_path
 STAGING_PREFIX = ".lamna-staging-"
 TRASH_PREFIX = ".lamna-trash-"
 DEFAULT_MAX_ROWS_PER_FILE = 1_000_000
+DEFAULT_TRASH_RETENTION = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,10 +229,11 @@ def execute_plan(plan: dict[str, Any]) -> None:
             fs.create_dir(posixpath.dirname(dpath), recursive=True)
             fs.move(spath, dpath)
     trash = plan["trash"]
+    root = plan.get("root")
     for i, old in enumerate(plan["remove"]):
         fs, path = resolve(old)
         if fs.get_file_info(path).type.name == "File":
-            tfs, tpath = resolve(join(trash, f"{i:08d}-{posixpath.basename(path)}"))
+            tfs, tpath = resolve(join(trash, trash_relative(root, old, i)))
             tfs.create_dir(posixpath.dirname(tpath), recursive=True)
             fs.move(path, tpath)
     for src, dst in plan["moves"]:
@@ -240,14 +245,62 @@ def execute_plan(plan: dict[str, Any]) -> None:
     for d in plan.get("create_dirs", []):
         fs, path = resolve(d)
         fs.create_dir(path, recursive=True)
-    for d in (trash, plan["staging"]):
+    retention = float(plan.get("trash_retention", 0))
+    for d in ([plan["staging"]] + ([trash] if retention <= 0 else [])):
         fs, path = resolve(d)
         if fs.get_file_info(path).type.name != "NotFound":
             fs.delete_dir(path)
+    if root is not None and retention > 0:
+        collect_trash(root, retention)
     for src in plan.get("delete_after", []):
         fs, path = resolve(src)
         if fs.get_file_info(path).type.name == "File":
             fs.delete_file(path)
+
+
+def trash_relative(root: str | None, location: str, index: int) -> str:
+    """Where a replaced file goes inside the trash: its path relative to the table
+    root (so a reader holding an older snapshot can still find it), else a numbered name."""
+    if root is not None:
+        _, rpath = resolve(root)
+        _, fpath = resolve(location)
+        if fpath.startswith(rpath.rstrip("/") + "/"):
+            return fpath[len(rpath.rstrip("/")) + 1:]
+    return f"_other/{index:08d}-{posixpath.basename(location)}"
+
+
+def collect_trash(root: str, retention_seconds: float, now: float | None = None) -> int:
+    """Delete trash directories under ``root`` older than the retention; returns how many.
+
+    Replaced files are kept that long so that scans planned before an INSERT OVERWRITE
+    can still read the snapshot they listed (``TableSource`` looks there for moved files).
+    """
+    import time
+
+    fs, path = resolve(root)
+    now = time.time() if now is None else now
+    removed = 0
+    for e in fs.get_file_info(pafs.FileSelector(path, allow_not_found=True)):
+        if e.base_name.startswith(TRASH_PREFIX) and e.type == pafs.FileType.Directory:
+            mtime = e.mtime.timestamp() if e.mtime is not None else 0.0
+            if now - mtime >= retention_seconds:
+                fs.delete_dir(e.path)
+                removed += 1
+    return removed
+
+
+def find_in_trash(root: str, location: str) -> str | None:
+    """The trashed copy of a file that an overwrite replaced after a scan listed it."""
+    fs, rpath = resolve(root)
+    rel = trash_relative(root, location, 0)
+    if rel.startswith("_other/"):
+        return None
+    for e in fs.get_file_info(pafs.FileSelector(rpath, allow_not_found=True)):
+        if e.base_name.startswith(TRASH_PREFIX) and e.type == pafs.FileType.Directory:
+            candidate = posixpath.join(e.path, rel)
+            if fs.get_file_info(candidate).type == pafs.FileType.File:
+                return candidate if "://" not in location else location.split("://", 1)[0] + "://" + candidate
+    return None
 
 
 def staging_location(root: str, write_id: str) -> str:

@@ -27,8 +27,9 @@ def _visible(warehouse, table):
 
 
 def _hidden(warehouse, table):
+    """Staging directories left under the table (trash of replaced files is expected)."""
     root = os.path.join(warehouse, "default.db", table)
-    return sorted(n for n in os.listdir(root) if n.startswith(".")) if os.path.isdir(root) else []
+    return sorted(n for n in os.listdir(root) if n.startswith(".lamna-staging")) if os.path.isdir(root) else []
 
 
 def _make(cat, partitioned=False):
@@ -226,3 +227,30 @@ def test_ctas_registers_table_with_its_rows(cat):
 
     with pytest.raises(TableExists):
         cat.create_table_as(t, pa.table({"x": pa.array([1], pa.int64()), "p": ["z"]}))
+
+
+def test_scan_listed_before_an_overwrite_still_reads_its_snapshot(cat, warehouse):
+    from catalog.writer import collect_trash
+
+    _make(cat, partitioned=True)
+    before = _old_contents(cat, partitioned=True)
+    snapshot = cat.scan_source("default", "t")  # planned...
+    cat.write("default", "t", pa.table({"x": pa.array([50], pa.int64()), "p": pa.array([1], pa.int32())}),
+              overwrite=True)  # ...then the table is overwritten before the tasks run
+    assert read_all(snapshot).sort_by("x").equals(before)  # the old snapshot, whole
+    assert read_all(cat.scan_source("default", "t")).column("x").to_pylist() == [0, 2, 4, 6, 8, 50]
+    root = os.path.join(warehouse, "default.db", "t")
+    assert collect_trash(root, retention_seconds=600) == 0
+    assert collect_trash(root, retention_seconds=0) == 1
+    from catalog.errors import DataFormatError
+
+    with pytest.raises(DataFormatError, match="vanished"):
+        read_all(snapshot)
+
+
+def test_trash_retention_zero_deletes_at_once(cat, warehouse):
+    cat.create_table(Table("default", "t", MANAGED, (Column("x", "bigint"),),
+                           properties=(("lamna.trash.retention.seconds", "0"),)))
+    cat.write("default", "t", pa.table({"x": pa.array([1], pa.int64())}))
+    cat.write("default", "t", pa.table({"x": pa.array([2], pa.int64())}), overwrite=True)
+    assert [n for n in os.listdir(os.path.join(warehouse, "default.db", "t")) if n.startswith(".")] == []

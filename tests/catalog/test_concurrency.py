@@ -80,3 +80,32 @@ def test_create_table_race_has_one_winner(warehouse):
     for p in procs:
         p.join(timeout=120)
     assert results == ["TableExists", "created"]
+
+
+def _overwriter(warehouse, tag, n):
+    sys.path.insert(0, ROOT)
+    cat = Catalog.open(warehouse)
+    for i in range(n):
+        rows = pa.table({"x": pa.array([tag * 1000 + i] * 7, pa.int64())})
+        # three files per write, so renames take a while and interleave with the other writer
+        cat.write("default", "t", rows, overwrite=True, partition=[("w", "0")], max_rows_per_file=3)
+    cat.close()
+
+
+def test_concurrent_overwrites_never_mix(warehouse):
+    with Catalog.open(warehouse) as cat:
+        cat.create_table(Table("default", "t", MANAGED, (Column("x", "bigint"),), (Column("w", "int"),)))
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_overwriter, args=(warehouse, tag, 8)) for tag in (1, 2)]
+    procs.append(ctx.Process(target=_reader, args=(warehouse, 15, q)))
+    for p in procs:
+        p.start()
+    seen = q.get(timeout=240)
+    for p in procs:
+        p.join(timeout=240)
+        assert p.exitcode == 0
+    assert all(n in (0, 7) for n in seen), seen
+    with Catalog.open(warehouse) as cat:
+        t = read_all(cat.scan_source("default", "t"))
+        assert t.num_rows == 7 and len(set(t.column("x").to_pylist())) == 1

@@ -67,6 +67,7 @@ from catalog.writer import (
     new_write_id,
     partition_task,
     process_alive,
+    process_start_time,
     staging_location,
     trash_location,
     write_task,
@@ -103,8 +104,16 @@ class Catalog:
         self.metastore = metastore
         self._temp_views: dict[str, Table] = {}
         self._host = socket.gethostname()
+        self._proc: tuple[int, float | None] | None = None
 
     # -- lifecycle --------------------------------------------------------------------
+
+    def _me(self) -> tuple[int, float | None]:
+        """(pid, process start time) of the calling process, recomputed after a fork."""
+        pid = os.getpid()
+        if self._proc is None or self._proc[0] != pid:
+            self._proc = (pid, process_start_time(pid))
+        return self._proc
 
     @classmethod
     def open(cls, warehouse: str | None = None, *, busy_timeout: float = 30.0) -> "Catalog":
@@ -154,7 +163,7 @@ class Catalog:
         handled = []
         for w in self.metastore.list_writes():
             same_host = w["host"] == self._host
-            dead = (same_host and not process_alive(w["pid"])) or (
+            dead = (same_host and not process_alive(w["pid"], w.get("proc_start"))) or (
                 not same_host and time.time() - w["started"] > 24 * 3600
             )
             if not dead or not self._claim(w):
@@ -174,8 +183,8 @@ class Catalog:
         """Take over a dead write so that only one process recovers it."""
         with self.metastore.transaction() as tx:
             cur = tx.execute(
-                "UPDATE writes SET host = ?, pid = ? WHERE id = ? AND host = ? AND pid = ?",
-                (self._host, os.getpid(), w["id"], w["host"], w["pid"]),
+                "UPDATE writes SET host = ?, pid = ?, proc_start = ? WHERE id = ? AND host = ? AND pid = ?",
+                (self._host, *self._me(), w["id"], w["host"], w["pid"]),
             )
             return cur.rowcount == 1
 
@@ -331,7 +340,7 @@ class Catalog:
             plan = {"dir_moves": [[old.location, new_loc]], "moves": [], "remove": [],
                     "trash": trash_location(old.location, write_id),  # type: ignore[arg-type]
                     "staging": staging_location(old.location, write_id)}  # type: ignore[arg-type]
-            self.metastore.begin_write(write_id, new.db, new.name, plan["staging"], self._host, os.getpid())
+            self.metastore.begin_write(write_id, new.db, new.name, plan["staging"], self._host, *self._me())
         try:
             with self.metastore.transaction() as tx:
                 self.metastore.update_table(tx, old.db, old.name, new)
@@ -460,7 +469,7 @@ class Catalog:
         plan = {"dir_moves": [[old.location, new_location]] if moving else [], "moves": [], "remove": [],
                 "trash": trash_location(t.location, write_id),  # type: ignore[arg-type]
                 "staging": staging_location(t.location, write_id)}  # type: ignore[arg-type]
-        self.metastore.begin_write(write_id, t.db, t.name, plan["staging"], self._host, os.getpid())
+        self.metastore.begin_write(write_id, t.db, t.name, plan["staging"], self._host, *self._me())
         try:
             with self.metastore.transaction() as tx:
                 self.metastore.drop_partition(tx, t.db, t.name, old_key)
@@ -479,7 +488,7 @@ class Catalog:
         t = Table(db="", name=location, kind=EXTERNAL, columns=tuple(columns), storage=storage, location=location)
         write_id = new_write_id()
         staging = staging_location(location, write_id)
-        self.metastore.begin_write(write_id, "", location, staging, self._host, os.getpid())
+        self.metastore.begin_write(write_id, "", location, staging, self._host, *self._me())
         fs, staging_path = resolve(staging)
         try:
             fs.create_dir(staging_path, recursive=True)
@@ -660,7 +669,7 @@ class Catalog:
                 )
         write_id = new_write_id()
         staging = staging_location(t.location, write_id)  # type: ignore[arg-type]
-        self.metastore.begin_write(write_id, t.db, t.name, staging, self._host, os.getpid())
+        self.metastore.begin_write(write_id, t.db, t.name, staging, self._host, *self._me())
         fs, staging_path = resolve(staging)
         fs.create_dir(staging_path, recursive=True)
         ws = WriteSpec(
@@ -704,7 +713,7 @@ class Catalog:
             raise TableExists(table.qualified_name)
         write_id = new_write_id()
         staging = staging_location(table.location, write_id)  # type: ignore[arg-type]
-        self.metastore.begin_write(write_id, table.db, table.name, staging, self._host, os.getpid())
+        self.metastore.begin_write(write_id, table.db, table.name, staging, self._host, *self._me())
         fs, staging_path = resolve(staging)
         fs.create_dir(staging_path, recursive=True)
         spec = WriteSpec(table=table, write_id=write_id, staging=staging,

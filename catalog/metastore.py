@@ -107,6 +107,10 @@ _MIGRATIONS: tuple[str, ...] = (
         started REAL NOT NULL
     );
     """,
+    # 2: the start time of a writer's process, so a recycled pid is not taken for it
+    """
+    ALTER TABLE writes ADD COLUMN proc_start REAL;
+    """,
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
@@ -510,12 +514,14 @@ class Metastore:
     # -- the write journal ------------------------------------------------------------
 
     def begin_write(
-        self, write_id: str, db: str, table: str, staging: str, host: str, pid: int
+        self, write_id: str, db: str, table: str, staging: str, host: str, pid: int,
+        proc_start: float | None = None,
     ) -> None:
         with self.transaction() as tx:
             tx.execute(
-                "INSERT INTO writes VALUES (?, ?, ?, ?, ?, ?, 'writing', NULL, ?)",
-                (write_id, db, table, staging, host, pid, time.time()),
+                "INSERT INTO writes (id, db, table_name, staging, host, pid, state, plan, started, proc_start)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'writing', NULL, ?, ?)",
+                (write_id, db, table, staging, host, pid, time.time(), proc_start),
             )
 
     def mark_committing(self, tx: sqlite3.Connection, write_id: str, plan: dict[str, Any]) -> None:
@@ -557,9 +563,9 @@ class Metastore:
     def list_writes(self) -> list[dict[str, Any]]:
         with self.reading() as c:
             rows = c.execute(
-                "SELECT id, db, table_name, staging, host, pid, state, plan, started FROM writes"
+                "SELECT id, db, table_name, staging, host, pid, state, plan, started, proc_start FROM writes"
             ).fetchall()
-        keys = ("id", "db", "table", "staging", "host", "pid", "state", "plan", "started")
+        keys = ("id", "db", "table", "staging", "host", "pid", "state", "plan", "started", "proc_start")
         out = []
         for r in rows:
             d = dict(zip(keys, r))

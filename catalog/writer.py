@@ -311,11 +311,29 @@ def trash_location(root: str, write_id: str) -> str:
     return join(root, TRASH_PREFIX + write_id)
 
 
-def process_alive(pid: int) -> bool:
+def process_start_time(pid: int) -> float | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), if knowable.
+
+    Paired with the pid it identifies a process even after the pid is recycled.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return float(fields[19])  # field 22 of stat: starttime
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def process_alive(pid: int, start: float | None = None) -> bool:
+    """Whether the process that had ``pid`` (and, if known, ``start``) still runs."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
+    if start is not None:
+        now = process_start_time(pid)
+        if now is not None and now != start:
+            return False  # the pid was recycled by another process
     return True

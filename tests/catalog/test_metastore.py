@@ -138,3 +138,36 @@ def test_external_table_needs_no_directory_and_keeps_location(cat, tmp_path):
     assert t.kind == EXTERNAL and t.location == str(tmp_path / "ext")
     cat.drop_table("default", "t")
     assert not cat.table_exists("default", "t")
+
+
+def test_old_metastore_is_migrated_in_place(warehouse):
+    """A warehouse written by schema version 1 opens with today's code, data intact."""
+    from catalog import metastore as msmod
+
+    os.makedirs(warehouse)
+    conn = sqlite3.connect(os.path.join(warehouse, METASTORE_FILE))
+    conn.executescript(msmod._MIGRATIONS[0])
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version VALUES (1)")
+    conn.execute("INSERT INTO databases VALUES ('default', ?, 'd', '[]')", (os.path.join(warehouse, "default.db"),))
+    conn.execute("INSERT INTO writes (id, db, table_name, staging, host, pid, state, plan, started)"
+                 " VALUES ('w1', 'default', 'gone', ?, 'elsewhere', 1, 'writing', NULL, 0)",
+                 (os.path.join(warehouse, "nowhere"),))
+    conn.commit()
+    conn.close()
+    with Catalog.open(warehouse) as c:
+        assert c.metastore.schema_version() == SCHEMA_VERSION >= 2
+        assert c.list_databases() == ["default"]
+        assert c.metastore.list_writes() == []  # the ancient write from another host was recovered
+        c.create_table(_table())
+        assert c.get_table("default", "t").name == "t"
+
+
+def test_recycled_pid_is_not_mistaken_for_the_writer(warehouse):
+    from catalog.writer import process_alive, process_start_time
+
+    me = os.getpid()
+    start = process_start_time(me)
+    assert process_alive(me, start)
+    if start is not None:
+        assert not process_alive(me, start + 1)

@@ -47,6 +47,8 @@ _IDLE = (
     ":Thread.join", ":_wait_for_tstate_lock", ":select", ":poll", ":BaseSelector.select",
     ":EpollSelector.select", ":socket.recv_into", ":socket.recv", ":SocketIO.readinto",
     ":_ConnectionBase.recv_bytes", ":Queue.get", ":SimpleQueue.get", ":_worker",
+    ":FinalizerWorker.run", ":UpdateRequestHandler.handle.<locals>.poll",
+    ":_PollLikeSelector.select", "daemon.py:manager", ":read_int", ":launch_gateway",
 )
 
 
@@ -63,7 +65,7 @@ def _role(process_frame: str) -> str:
     return "other"
 
 
-def summarize(raw_path: str, top: int = 25, out=sys.stdout) -> None:
+def summarize(raw_path: str, top: int = 25, rate: int = 50, out=sys.stdout) -> None:
     self_t: collections.Counter = collections.Counter()
     incl: collections.Counter = collections.Counter()
     per_process: collections.Counter = collections.Counter()
@@ -96,17 +98,18 @@ def summarize(raw_path: str, top: int = 25, out=sys.stdout) -> None:
     if not total:
         print("no samples", file=out)
         return
-    print(f"{total} on-CPU samples ({idle} more in blocking waits, left out); by process: "
+    print(f"{total} on-CPU samples = {total / rate:.1f} CPU-s at {rate} Hz ({idle} more in "
+          "blocking waits, left out); by process: "
           + ", ".join(f"{k} {v / total:.0%}" for k, v in per_process.most_common()), file=out)
     print(f"\nself time (top {top}):", file=out)
     for k, v in self_t.most_common(top):
-        print(f"  {v / total:6.1%}  {k}", file=out)
+        print(f"  {v / total:6.1%} {v / rate:7.1f}s  {k}", file=out)
     print(f"\ninclusive time (top {top}, frames under {REPO_ROOT.name}/ or user code):", file=out)
     shown = 0
     for k, v in incl.most_common():
         if k.startswith(("stdlib/", "<frozen")):
             continue
-        print(f"  {v / total:6.1%}  {k}", file=out)
+        print(f"  {v / total:6.1%} {v / rate:7.1f}s  {k}", file=out)
         shown += 1
         if shown >= top:
             break
@@ -124,7 +127,7 @@ def main(argv=None) -> int:
     ap.add_argument("extra", nargs="*", help="further arguments for bench.rdd_examples (after --)")
     args = ap.parse_args(argv)
     if args.summarize:
-        summarize(args.summarize, args.top)
+        summarize(args.summarize, args.top, args.rate)
         return 0
     results = BENCH_DIR / "results"
     results.mkdir(parents=True, exist_ok=True)
@@ -141,7 +144,7 @@ def main(argv=None) -> int:
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
     subprocess.run(cmd, cwd=str(REPO_ROOT), env=env, check=False)
     print(f"\nraw samples: {raw}\n")
-    summarize(str(raw), args.top)
+    summarize(str(raw), args.top, args.rate)
     return 0
 
 

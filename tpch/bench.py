@@ -20,9 +20,9 @@ import pyarrow.parquet as pq
 
 import tpch
 from tpch import engines
-from tpch.datadir import MANIFEST, DataSet, default_data_dir, open_dataset
+from tpch.datadir import default_data_dir
 from tpch.errors import TpchError
-from tpch.generate import GenOptions, generate
+from tpch.generate import ensure
 from tpch.load import default_database
 from tpch.queries import SPECS
 from tpch.reference import Reference
@@ -126,20 +126,13 @@ def _engine_report(
     )
 
 
-def _data(sf: float, root: Path, fmt: str, show: bool) -> DataSet:
-    """Existing data at `root` (any --parts) if it is this SF and format; else generate."""
-    if (root / MANIFEST).is_file():
-        return open_dataset(root, sf, fmt)
-    return generate(GenOptions(sf, root, fmt), show=show)
-
-
 def bench(opts: BenchOptions) -> Report:
     """Run the whole pipeline; returns the report (the caller writes it)."""
     for name in opts.compare:
         if name not in engines.ENGINES or name == "lamna":
             raise TpchError(f"unknown engine {name!r} for --compare: use duckdb, pyspark or both")
     data = opts.data or default_data_dir(opts.sf, opts.data_format)
-    ds = _data(opts.sf, data, opts.data_format, opts.show)
+    ds = ensure(opts.sf, data, opts.data_format, show=opts.show)
     reference = Reference(ds) if opts.validate else None
     database = opts.database or default_database(ds.sf)
     reports = []

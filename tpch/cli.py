@@ -239,14 +239,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_quickstart(args: argparse.Namespace) -> int:
     from tpch import report
-    from tpch.generate import GenOptions, generate
-    from tpch.load import load
+    from tpch.engines import available
+    from tpch.generate import ensure
+    from tpch.load import LOAD_AS, load
     from tpch.queries import ALL
 
     sf = parse_sf(args.sf)
+    choose(args.load_as, LOAD_AS, "--as")
+    why = available("lamna")
+    if why is not None:
+        raise TpchError(f"the Lamna engine is not usable here ({why}): reinstall lamna")
     warehouse = _path(args.warehouse)
     _say(f"1/3 generating TPC-H SF {sf_label(sf)} (.tbl)")
-    ds = generate(GenOptions(sf, _path(args.data) or default_data_dir(sf, "tbl"), "tbl"))
+    ds = ensure(sf, _path(args.data) or default_data_dir(sf, "tbl"), "tbl")
     _say(f"2/3 loading it into Lamna as {args.load_as}")
     loaded = load(ds, args.load_as, warehouse=warehouse)
     _say("3/3 running and validating the 22 queries")

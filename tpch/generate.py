@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from tpch.datadir import FORMATS, MANIFEST, DataSet, check_sf, sf_label
+from tpch.datadir import FORMATS, MANIFEST, DataSet, check_sf, open_dataset, sf_label
 from tpch.errors import TpchError
 from tpch.progress import Progress
 from tpch.schema import TABLE_NAMES
@@ -197,3 +197,13 @@ def _run_generator(exe: str, opts: GenOptions, bar: Progress, weights: dict[str,
     if proc.returncode != 0:
         first = (err.strip().splitlines() or ["no message"])[-1]
         raise TpchError(f"tpchgen-cli failed: {first}")
+
+
+def ensure(sf: float, root: Path, fmt: str, *, show: bool = True) -> DataSet:
+    """The data at `root` if it is this SF and format (however many parts); else generate.
+
+    For commands that need data but were not asked to make any (`bench`, `quickstart`).
+    """
+    if (root / MANIFEST).is_file():
+        return open_dataset(root, sf, fmt)
+    return generate(GenOptions(sf, root, fmt), show=show)

@@ -352,4 +352,4 @@ def write(report: Report, directory: Path) -> Written:
 
 def default_results_dir(sf: float) -> Path:
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return Path("tpch-results") / f"sf{sf_label(sf)}-{stamp}"
+    return Path.cwd() / "tpch-results" / f"sf{sf_label(sf)}-{stamp}"

@@ -789,9 +789,10 @@ class Catalog:
     # -- statistics -------------------------------------------------------------------
 
     def analyze(self, db: str, name: str, *, partition: PartitionSpec = (), columns: Sequence[str] | None = None,
-                for_columns: bool = False) -> dict[str, Any]:
+                for_columns: bool = False, noscan: bool = False) -> dict[str, Any]:
         """ANALYZE TABLE: row count and bytes (and column stats if ``for_columns``),
-        for the whole table and each partition analyzed."""
+        for the whole table and each partition analyzed. ``noscan``: file counts and
+        bytes only, from the listing (row counts become unknown)."""
         t = self._require_table(db, name)
         values = self.check_partition_spec(t, partition, full=False, allow_dynamic=True)
         static = [(k, v) for k, v in values if v is not None]
@@ -808,7 +809,7 @@ class Catalog:
         for part in parts:
             sub = replace(source, parts=(part,))
             acc = statsmod.StatsAccumulator(schema, wanted)
-            for split in sub.splits():
+            for split in ([] if noscan else sub.splits()):
                 for batch in sub.read_split(split, wanted):
                     acc.add(batch)
                     if table_acc is not None:
@@ -822,7 +823,7 @@ class Catalog:
         with self.metastore.transaction() as tx:
             for spec, computed, nbytes, nfiles in computed_parts:
                 self.metastore.set_statistics(
-                    tx, t.db, t.name, spec, computed.row_count, nbytes, nfiles,
+                    tx, t.db, t.name, spec, None if noscan else computed.row_count, nbytes, nfiles,
                     {c: (statsmod.encode_value(mn), statsmod.encode_value(mx), nulls, distinct)
                      for c, (mn, mx, nulls, distinct) in computed.columns.items()},
                 )

@@ -19,12 +19,14 @@ def analyze(ctx: Ctx, node: exp.Analyze) -> StatementResult:
     stats = node.args.get("expression")
     if not isinstance(stats, exp.AnalyzeStatistics) or (stats.args.get("kind") or "").upper() != "COMPUTE":
         raise ctx.error("Only ANALYZE TABLE ... COMPUTE STATISTICS [FOR COLUMNS ...] is supported", node)
-    for_columns = "FOR COLUMNS" in str(stats.this or "").upper()
+    mode = str(stats.this or "").upper()
+    for_columns = "FOR COLUMNS" in mode
     columns = [c.name for c in stats.expressions] if for_columns else None
-    if str(stats.this or "").upper() == "NOSCAN":
-        for_columns = False
     with located(ctx.pos(target)):
-        result = ctx.catalog.analyze(db, name, partition=spec, columns=columns or None, for_columns=for_columns)
+        result = ctx.catalog.analyze(db, name, partition=spec, columns=columns or None, for_columns=for_columns,
+                                     noscan=mode == "NOSCAN")
+    if mode == "NOSCAN":
+        return StatementResult(message=f"Statistics of {db}.{name}: sizes of {len(result)} partition(s) recorded")
     rows = sum(r.row_count for r in result.values())
     return StatementResult(message=f"Statistics of {db}.{name}: {rows} row(s) in {len(result)} partition(s) analyzed")
 

@@ -100,6 +100,12 @@ def _clauses(ctx: Ctx, create: exp.Create) -> _Clauses:
         fmt = "textfile"
     if any(k == "EXTERNAL" and v.upper() == "TRUE" for k, v in c.properties):
         c.external = True
+    if delimited.get("lines", "\n") != "\n":
+        raise StatementError("LINES TERMINATED BY supports only newline ('\\n'), as in Hive",
+                             *ctx.word_pos("LINES"))
+    table_null = dict(c.properties).get("serialization.null.format")
+    if table_null is not None and "null" not in delimited:
+        serde_props = serde_props + [("serialization.null.format", table_null)]
     if fmt is not None or delimited or serde_props:
         c.storage = _storage(fmt or "textfile", delimited, serde, serde_props)
     return c
@@ -123,6 +129,14 @@ def _file_format(ctx: Ctx, p: exp.FileFormatProperty) -> str:
     return fmt
 
 
+def hive_delimiter(text: str) -> str:
+    """A delimiter as Hive reads it: a decimal number is a byte value ('44' is ','),
+    anything else is taken literally (sqlglot has already decoded '\\t' and '\\001')."""
+    if text.isdigit() and int(text) < 128:
+        return chr(int(text))
+    return text
+
+
 def _storage(fmt: str, delimited: dict[str, Any], serde: str | None, serde_props: list[tuple[str, str]]) -> StorageFormat:
     sp = dict(serde_props)
     base = StorageFormat(format=fmt, serde=serde, serde_properties=tuple(serde_props), declared=fmt.upper())
@@ -131,9 +145,10 @@ def _storage(fmt: str, delimited: dict[str, Any], serde: str | None, serde_props
     else:
         base = dataclasses.replace(
             base,
-            field_delim=delimited.get("fields", sp.get("field.delim", "\x01")),
-            collection_delim=delimited.get("collection_items", sp.get("collection.delim", sp.get("colelction.delim", "\x02"))),
-            map_key_delim=delimited.get("map_keys", sp.get("mapkey.delim", "\x03")),
+            field_delim=hive_delimiter(delimited.get("fields", sp.get("field.delim", "\x01"))),
+            collection_delim=hive_delimiter(delimited.get(
+                "collection_items", sp.get("collection.delim", sp.get("colelction.delim", "\x02")))),
+            map_key_delim=hive_delimiter(delimited.get("map_keys", sp.get("mapkey.delim", "\x03"))),
             line_delim=delimited.get("lines", "\n"),
             escape=delimited.get("escaped", sp.get("escape.delim")),
         )

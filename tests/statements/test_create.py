@@ -176,3 +176,15 @@ def test_databases_and_use(session, reopen, tmp_path):
     session.execute("DROP DATABASE IF EXISTS nothing")
     assert reopen().rows("SHOW DATABASES") == [("default",)]
     assert issubclass(StatementError, ProgrammingError)
+
+
+def test_hive_delimiter_forms(session, tmp_path):
+    session.execute(f"CREATE EXTERNAL TABLE a (x INT, y STRING) ROW FORMAT DELIMITED FIELDS TERMINATED BY '44' "
+                    f"LOCATION '{tmp_path / 'a'}'")
+    assert session.catalog.get_table("default", "a").storage.field_delim == ","
+    session.execute(f"CREATE EXTERNAL TABLE b (x INT) ROW FORMAT DELIMITED FIELDS TERMINATED BY '\\001' "
+                    f"LOCATION '{tmp_path / 'b'}' TBLPROPERTIES ('serialization.null.format' = '')")
+    t = session.catalog.get_table("default", "b")
+    assert t.storage.field_delim == "\x01" and t.storage.null_format == ""
+    with pytest.raises(StatementError, match="LINES TERMINATED BY supports only newline"):
+        session.execute("CREATE TABLE c (x INT) ROW FORMAT DELIMITED LINES TERMINATED BY ';' STORED AS TEXTFILE")

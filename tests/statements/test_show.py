@@ -129,3 +129,9 @@ def test_describe_column_and_database(s):
     s.execute("CREATE DATABASE d COMMENT 'dee' WITH DBPROPERTIES ('k' = 'v')")
     (row,) = s.rows("DESCRIBE DATABASE EXTENDED d")
     assert row[0] == "d" and row[1] == "dee" and "'k': 'v'" in row[5]
+
+
+def test_analyze_noscan_records_sizes_only(s):
+    s.execute("ANALYZE TABLE sales COMPUTE STATISTICS NOSCAN")
+    st = s.catalog.statistics("default", "sales")
+    assert st.row_count is None and st.total_bytes > 0

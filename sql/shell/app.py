@@ -115,6 +115,14 @@ def run(argv: list[str]) -> int:
         if interactive:
             from sql.shell.repl import repl
 
+            if args.connect:  # a wrong URL should fail now, not at the first statement
+                try:
+                    handle.get()
+                except Exception as ex:
+                    print(f"lamna: cannot connect: {str(ex).strip().splitlines()[0] if str(ex).strip() else ex!r}",
+                          file=sys.stderr)
+                    return EXIT_USAGE
+
             status = repl(runner)
             return status if status else (EXIT_OK)
         for sql_text in args.execute:

@@ -91,6 +91,12 @@ class Runner:
         """Run one statement and print its outcome; with ``capture``, return its rows
         instead (for meta-commands), printing only errors."""
         statement = self.settings.variables.substitute(text)
+        words = statement.split()
+        if [w.lower() for w in words] in (["quit"], ["exit"]):  # Hive CLI's way out
+            raise QuitShell()
+        if len(words) == 2 and words[0].lower() == "source":  # Hive CLI's \i
+            self.run_file(words[1].strip("'\""))
+            return None
         handled, shown = self.settings.variables.handle_set(statement)
         if handled:
             if shown is not None:

@@ -153,3 +153,11 @@ def test_importing_the_shell_loads_neither_engine_nor_prompt_toolkit() -> None:
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=subprocess_env(), capture_output=True,
                           text=True, timeout=60)
     assert proc.stdout.strip() == "[]"
+
+
+def test_hive_cli_quit_exit_and_source(run: Run, tmp_path: Path) -> None:
+    inner = tmp_path / "inner.sql"
+    inner.write_text("select 'sourced' as s;")
+    out = run("--format", "csv", "--no-header", stdin=f"source {inner};\nselect 1;\nquit;\nselect 2;\n")[1]
+    assert out == "sourced\n1\n"
+    assert run("--format", "csv", "--no-header", stdin="select 1; EXIT; select 2;")[1] == "1\n"

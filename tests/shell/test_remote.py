@@ -1,0 +1,119 @@
+"""The same script embedded and through ``--connect`` to a running ``lamna serve`` gives
+the same output (results, meta-commands, variables, and errors with their caret)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.shell.conftest import ROOT, Run, subprocess_env
+
+psycopg = pytest.importorskip("psycopg")
+
+SCRIPT = """\
+-- results in every format, NULLs, numbers
+select id, name, age, score from people order by id;
+\\dt
+\\d pets
+\\l
+set hivevar:who=ann;
+select p.name, count(*) as pets
+  from people p join pets q on p.id = q.owner
+ where p.name = '${who}' or p.id = ${three}
+ group by p.name order by pets desc;
+select cast(1.5 as decimal(10,2)) as d, date '2020-01-02' as dt,
+       timestamp '2020-01-02 03:04:05' as ts, true as b, cast(null as int) as n;
+\\x on
+select * from pets where kind = 'fish';
+\\x off
+select zzz
+  from people;
+select no_such_function(1);
+\\format csv
+select kind, owner from pets order by kind;
+\\format json
+select kind from pets order by kind limit 2;
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A ``lamna serve`` on the test warehouse; yields its URL."""
+    if not (ROOT / "server" / "main.py").exists():
+        pytest.skip("server/main.py is not there yet")
+    port = _free_port()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "server.main", "serve", "--trust", "--port", str(port), "--warehouse", warehouse],
+            cwd=ROOT, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT)
+    url = f"postgresql://tester@127.0.0.1:{port}/default"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            psycopg.connect(url, connect_timeout=2).close()
+            break
+        except psycopg.OperationalError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail(f"lamna serve did not start:\n{log.read_text()}")
+            time.sleep(0.3)
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_same_script_same_output_embedded_and_remote(run: Run, server: str, tmp_path: Path) -> None:
+    script = tmp_path / "same.sql"
+    script.write_text(SCRIPT)
+    embedded = run("-d", "three=3", "--continue-on-error", "-f", str(script))
+    remote = run("--connect", server, "-d", "three=3", "--continue-on-error", "-f", str(script))
+    assert remote == embedded
+    status, out, err = embedded
+    assert status == 1  # the two failing statements
+    assert "│  1 │ ann  │   34 │   1.5 │" in out and "kind,owner\ncat,1\ndog,1\nfish,3\n" in out
+    assert f"{script}:16: Error: Column 'zzz' cannot be resolved\nLINE 1: select zzz\n" in err
+
+
+def test_remote_types_line_uses_hive_type_names(run: Run, server: str) -> None:
+    out = run("--connect", server, "--types", "-e", "select id, name, score from people limit 1")[1]
+    assert "│ int │ string │ double │" in out
+
+
+def test_remote_connection_refused_is_one_clear_line(run: Run) -> None:
+    status, out, err = run("--connect", f"postgresql://x@127.0.0.1:{_free_port()}/default", "-e", "select 1")
+    assert status == 1 and out == ""
+    assert err.startswith("Error: cannot connect: ") and err.count("\n") == 1
+
+
+def test_remote_ctrl_c_cancels_the_statement(server: str, tmp_path: Path) -> None:
+    """SIGINT during a remote statement sends a PostgreSQL cancel request; the script stops (130)."""
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "--connect", server, "-e",
+         "select count(*) from people a, people b, people c, people d, people e, people f, people g, "
+         "people h, people i, people j, people k, people l, people m, people n"],
+        cwd=ROOT, env=subprocess_env(LAMNA_HISTORY=str(tmp_path / "h")), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    time.sleep(3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the statement finished before Ctrl-C")
+    assert proc.returncode == 130 and "Cancelled." in err

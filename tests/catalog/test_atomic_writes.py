@@ -254,3 +254,28 @@ def test_trash_retention_zero_deletes_at_once(cat, warehouse):
     cat.write("default", "t", pa.table({"x": pa.array([1], pa.int64())}))
     cat.write("default", "t", pa.table({"x": pa.array([2], pa.int64())}), overwrite=True)
     assert [n for n in os.listdir(os.path.join(warehouse, "default.db", "t")) if n.startswith(".")] == []
+
+
+def _scan_task(source, split):
+    """A scan task body: the source and split arrive pickled, as in a worker process."""
+    return [b.num_rows for b in source.read_split(split)]
+
+
+def test_write_and_scan_tasks_run_in_worker_processes(cat, warehouse):
+    from rdd import Context
+
+    _make(cat, partitioned=True)
+    ctx = Context("local-cluster[2]")
+    try:
+        batches = [pa.record_batch({"x": pa.array(range(i * 5, i * 5 + 5), pa.int64()),
+                                    "p": pa.array([i % 2] * 5, pa.int32())}) for i in range(4)]
+        result = cat.write("default", "t", ctx.parallelize(batches, 4))
+        assert result.rows == 20
+        src = cat.scan_source("default", "t")
+        import functools
+
+        counts = ctx.parallelize(src.splits(), 2).map(functools.partial(_scan_task, src)).collect()
+    finally:
+        ctx.stop()
+    assert sum(sum(c) for c in counts) == 20
+    assert sorted(read_all(cat.scan_source("default", "t")).column("x").to_pylist()) == list(range(20))

@@ -138,6 +138,18 @@ def run(argv: list[str]) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # the reader went away (`lamna -e … | head`): stop quietly, as cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_ERROR
+    except Exception as ex:  # a bug in the shell itself: one line, the traceback on request
+        if settings.debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"lamna: internal error: {type(ex).__name__}: {ex}", file=sys.stderr)
+        return EXIT_ERROR
     finally:
         output.close()
         handle.close()

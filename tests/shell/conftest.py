@@ -60,6 +60,7 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, war
 
 
 def subprocess_env(**extra: str) -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PAGER="", **extra)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PAGER="")
+    env.update(extra)
     env.pop("LAMNA_WAREHOUSE", None)
     return env

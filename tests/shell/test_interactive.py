@@ -116,3 +116,19 @@ def test_quit_meta_command_and_expanded_display(warehouse: str, tmp_path: Path) 
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_wide_results_go_to_the_pager(warehouse: str, tmp_path: Path) -> None:
+    paged = tmp_path / "paged.txt"
+    env = subprocess_env(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", LAMNA_HISTORY=str(tmp_path / "history"),
+                         PAGER=f"cat > {paged}")
+    child = pexpect.spawn(sys.executable, ["-m", "cli.main", "--warehouse", warehouse], cwd=str(ROOT), env=env,
+                          encoding="utf-8", timeout=90, dimensions=(40, 60))
+    child.expect(PROMPT)
+    columns = ", ".join(f"name as column_number_{i}" for i in range(6))
+    child.send(f"select {columns} from people;\r")
+    child.expect("Time: ")  # the table went to the pager, the timing line to the screen
+    child.expect(PROMPT)
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+    assert "column_number_5" in paged.read_text() and "(3 rows)" in paged.read_text()

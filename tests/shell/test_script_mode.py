@@ -161,3 +161,18 @@ def test_hive_cli_quit_exit_and_source(run: Run, tmp_path: Path) -> None:
     out = run("--format", "csv", "--no-header", stdin=f"source {inner};\nselect 1;\nquit;\nselect 2;\n")[1]
     assert out == "sourced\n1\n"
     assert run("--format", "csv", "--no-header", stdin="select 1; EXIT; select 2;")[1] == "1\n"
+
+
+def test_closed_pipe_ends_quietly(warehouse: str) -> None:
+    """``lamna -e … | head -1``: no traceback when the reader goes away."""
+    sql_text = "select a.id, b.id, c.id, d.id, e.id from people a, people b, people c, people d, people e"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli.main", "--warehouse", warehouse, "--format", "csv", "-e", sql_text,
+         "-e", sql_text, "-e", sql_text, "-e", sql_text, "-e", sql_text],
+        cwd=ROOT, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline() == b"id,id,id,id,id\n"
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(120)
+    assert "Traceback" not in err and err == ""

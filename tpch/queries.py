@@ -167,6 +167,27 @@ def load_all(numbers: tuple[int, ...] = ALL) -> tuple[Query, ...]:
     return tuple(load(n) for n in numbers)
 
 
+def check_parses(queries: tuple[Query, ...]) -> None:
+    """Parse every statement as HiveQL before anything runs.
+
+    A damaged query file is then one line naming the file, rather than 22 timed runs
+    of which some fail for a reason that has nothing to do with the engine.
+    """
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    for q in queries:
+        for statement in q.statements:
+            try:
+                sqlglot.parse_one(statement, read="hive")
+            except SqlglotError as e:
+                detail = (str(e).strip().splitlines() or ["syntax error"])[0]
+                raise TpchError(
+                    f"tpch/queries/{q.name}.sql does not parse ({detail}): "
+                    "restore it from the package (`git checkout tpch/queries`)"
+                ) from None
+
+
 def parse_selection(text: str | None) -> tuple[int, ...]:
     """'1,3,5-9' -> (1, 3, 5, 6, 7, 8, 9); None or 'all' -> all 22, in order."""
     if text is None or text.strip().lower() in ("", "all"):

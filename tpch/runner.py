@@ -17,7 +17,7 @@ import pyarrow as pa
 from tpch.engines import Engine
 from tpch.lamna import first_line
 from tpch.progress import Progress
-from tpch.queries import Query, load
+from tpch.queries import Query, check_parses, load_all
 from tpch.validate import Verdict, compare
 
 
@@ -73,7 +73,8 @@ def run_queries(
     show: bool = True,
 ) -> list[QueryRun]:
     """Run `numbers` on a prepared `engine`; validate against `reference` if given."""
-    queries = [load(n) for n in numbers]
+    queries = load_all(numbers)
+    check_parses(queries)
     bar = Progress(len(queries) * (warmup + runs), f"run {engine.name}", enabled=show)
     results = []
     for q in queries:

@@ -104,3 +104,14 @@ def test_parse_selection() -> None:
     for bad in ("0", "23", "a", "5-2", "1,,x"):
         with pytest.raises(TpchError):
             parse_selection(bad)
+
+
+def test_a_damaged_query_file_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    import tpch.queries as queries
+
+    real = queries.query_text
+    monkeypatch.setattr(queries, "query_text", lambda n: "select (a from t" if n == 5 else real(n))
+    with pytest.raises(TpchError) as info:
+        queries.check_parses(queries.load_all((1, 5)))
+    assert "q05.sql does not parse" in str(info.value)
+    assert "\n" not in str(info.value)

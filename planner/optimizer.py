@@ -5,6 +5,7 @@ Order matters:
 - constant folding before pushdown, so folded date arithmetic reaches scans as literals;
 - filter pushdown before join ordering: ordering needs join conditions, which pushdown
   creates from WHERE equalities over comma joins;
+- semi joins sink before ordering, so ordering sees the inputs they shrink;
 - pushdown again after ordering (it leaves a Filter with conditions it could not place);
 - limit pushdown before column pruning; pruning last, over the final shape.
 Rules can be disabled by name: ``SET lamna.optimizer.disabled_rules=push_down_limit,…``.
@@ -22,6 +23,7 @@ from planner.rules.fold_constants import fold_constants
 from planner.rules.prune_columns import prune_columns
 from planner.rules.push_down_filter import push_down_filter
 from planner.rules.push_down_limit import push_down_limit
+from planner.rules.push_down_semi_join import push_down_semi_join
 from planner.rules.reorder_joins import reorder_joins
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ RULES: tuple[Rule, ...] = (
     Rule("decorrelate", decorrelate, "whole"),
     Rule("fold_constants", fold_constants, "up"),
     Rule("push_down_filter", push_down_filter, "whole"),
+    Rule("push_down_semi_join", push_down_semi_join, "whole"),
     Rule("reorder_joins", reorder_joins, "whole"),
     Rule("push_down_filter", push_down_filter, "whole"),
     Rule("fold_constants", fold_constants, "up"),

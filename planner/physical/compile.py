@@ -93,6 +93,13 @@ def _broadcast_join_task(spec: K.JoinSpec, bc: Any, it: Iterator[pa.RecordBatch]
     return K.table_batches(out)
 
 
+def _semi_probe_task(spec: K.JoinSpec, bc: Any, it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    right = K.to_table(it, spec.right_schema)
+    if right.num_rows == 0:
+        return iter(())
+    return iter([K.semi_probe(spec, bc.value, right)])
+
+
 def _zip_join_task(spec: K.JoinSpec, lit: Iterator[pa.RecordBatch], rit: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     left = K.to_table(lit, spec.left_schema)
     right = K.to_table(rit, spec.right_schema)
@@ -201,7 +208,10 @@ class Compiler:
                 splits = node.spec.source.splits(node.spec.arrow_filter)
                 if not splits:
                     return ctx.parallelize([], 1)
-                rdd = ctx.parallelize(splits, len(splits))
+                # A few large partitions beat many small ones on a small machine: every
+                # partition of a probe side rebuilds broadcast hash tables.
+                par = int(getattr(ctx, "defaultParallelism", 2) or 2)
+                rdd = ctx.parallelize(splits, min(len(splits), 2 * par))
                 return rdd.mapPartitions(functools.partial(_scan_task, node.spec))
             case ValuesExec():
                 return ctx.parallelize([0], 1).mapPartitions(functools.partial(_values_task, node.table))
@@ -252,6 +262,18 @@ class Compiler:
     def _join(self, node: HashJoinExec) -> Any:
         spec = node.spec
         left = self.compile(node.left)
+        if node.strategy == "broadcast_left":
+            lt = K.to_table(left.collect(), spec.left_schema)
+            lt = lt.append_column(K.ROW_ID, pa.array(np.arange(lt.num_rows, dtype=np.int64)))
+            bc = self.ctx.broadcast(lt)
+            right_rdd = self.compile(node.right)
+            ids = right_rdd.mapPartitions(functools.partial(_semi_probe_task, spec, bc)).collect()
+            hit = np.zeros(lt.num_rows, dtype=bool)
+            for b in ids:
+                hit[np.asarray(b.column(0).to_numpy())] = True
+            keep = hit if spec.kind == "semi" else ~hit
+            out = lt.filter(pa.array(keep)).drop_columns([K.ROW_ID])
+            return self.ctx.parallelize([0], 1).mapPartitions(functools.partial(_values_task, out))
         if node.strategy == "broadcast":
             right_rdd = self.compile(node.right)
             right = K.to_table(right_rdd.collect(), spec.right_schema)

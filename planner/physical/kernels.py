@@ -175,6 +175,20 @@ def join_tables(spec: JoinSpec, left: pa.Table, right: pa.Table) -> pa.Table:
     return _restore(out, spec.out_schema)
 
 
+ROW_ID = "__rid"
+
+
+def semi_probe(spec: JoinSpec, left: pa.Table, right: pa.Table) -> pa.RecordBatch:
+    """Row ids (``ROW_ID``) of ``left`` rows with a match in this part of ``right``."""
+    opts = ac.HashJoinNodeOptions("right semi", list(spec.right_keys), list(spec.left_keys),
+                                  filter_expression=spec.residual_pc)
+    decl = ac.Declaration("hashjoin", opts, inputs=[
+        ac.Declaration("table_source", ac.TableSourceNodeOptions(right)),
+        ac.Declaration("table_source", ac.TableSourceNodeOptions(left))])
+    out = decl.to_table(use_threads=False)
+    return pa.record_batch([out.column(ROW_ID).combine_chunks()], names=[ROW_ID])
+
+
 def _acero_safe(t: pa.Table) -> pa.Table:
     return t
 

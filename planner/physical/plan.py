@@ -111,7 +111,8 @@ class HashJoinExec:
         s = self.spec
         keys = ", ".join(f"{a} = {b}" for a, b in zip(s.left_keys, s.right_keys)) or "(no keys)"
         name = {"broadcast": "BroadcastHashJoinExec", "shuffle": "ShuffleHashJoinExec",
-                "copartitioned": "CoPartitionedHashJoinExec"}[self.strategy]
+                "copartitioned": "CoPartitionedHashJoinExec",
+                "broadcast_left": "BroadcastLeftSemiJoinExec"}[self.strategy]
         if not s.left_keys:
             name = "BroadcastNestedLoopJoinExec"
         out = f"{name} {s.kind}{' null-aware' if s.null_aware else ''} on [{keys}]"
@@ -436,6 +437,10 @@ class Planner:
             strategy, n = "shuffle", 1
         elif kind == "full":
             strategy, n = "shuffle", self.config.partitions_for(lbytes + rbytes)
+        elif kind in ("semi", "anti") and lk and not node.null_aware and rbytes > self.config.broadcast_threshold \
+                and lbytes <= self.config.broadcast_threshold:
+            # small left, big right: hash the left once, stream the right past it
+            strategy, n = "broadcast_left", 1
         elif rbytes <= self.config.broadcast_threshold or not lk or node.hint == "broadcast" or node.null_aware:
             strategy, n = "broadcast", 1
         else:

@@ -1,11 +1,18 @@
-"""Cardinality and size estimates from catalog statistics (for join order and strategy)."""
+"""Cardinality and size estimates from catalog statistics (for join order and strategy).
+
+Join cardinality follows the textbook formula ``|L|·|R| / max(ndv(a), ndv(b))`` for the
+most selective equality ``a = b``, where a column's distinct count comes from the
+statistics of the scan that produces it (its table's row count when unknown).
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import assert_never
 
 from planner import logical as L
 from planner import types as T
+from planner.expressions import Call, ColumnRef, conjuncts
 
 FILTER_SELECTIVITY = 0.25
 DEFAULT_ROWS = 1_000_000
@@ -24,18 +31,114 @@ def _row_width(cols: tuple) -> int:
     return max(w, 1)
 
 
+def _scan_rows(node: L.Scan) -> float:
+    try:
+        stats = node.source.statistics()
+    except Exception:
+        stats = None
+    return float(stats.row_count) if stats is not None and stats.row_count is not None else DEFAULT_ROWS
+
+
+def _default_ndv(node: L.Scan, field: str) -> float:
+    """Without column statistics: a table's first column is taken to be its key (all rows
+    distinct); any other column gets sqrt(rows) distinct values, so that joins between
+    two non-key columns (TPC-H Q5's ``c_nationkey = s_nationkey``) look expensive."""
+    rows = _scan_rows(node)
+    names = node.source.schema.names
+    if names and names[0] == field:
+        return rows
+    return max(rows ** 0.5, 1.0)
+
+
+@functools.lru_cache(maxsize=8192)
+def column_ndv(node: L.LogicalPlan, col_id: int) -> float:
+    """Distinct values of column ``col_id`` as produced by ``node`` (an upper bound)."""
+    rows = estimate_rows(node)
+    match node:
+        case L.Scan():
+            for c, f in zip(node.columns, node.fields):
+                if c.id == col_id:
+                    try:
+                        stats = node.source.statistics()
+                    except Exception:
+                        stats = None
+                    if stats is not None:
+                        cs = stats.columns.get(f) if stats.columns else None
+                        if cs is not None and cs.distinct_count:
+                            return min(float(cs.distinct_count), rows)
+                    return _default_ndv(node, f)
+            return rows
+        case L.Project():
+            for c, e in node.exprs:
+                if c.id == col_id and isinstance(e, ColumnRef):
+                    return min(column_ndv(node.input, e.column.id), rows)
+            return rows
+        case L.Aggregate():
+            for c, e in node.keys:
+                if c.id == col_id:
+                    if isinstance(e, ColumnRef) and len(node.keys) == 1:
+                        return rows
+                    return rows
+            return rows
+        case _:
+            for k in node.children():
+                if col_id in {c.id for c in k.schema}:
+                    return min(column_ndv(k, col_id), max(rows, 1.0))
+            return rows
+
+
+@functools.lru_cache(maxsize=8192)
+def is_key_like(node: L.LogicalPlan, col_id: int) -> bool:
+    """Whether ``col_id`` is (assumed) unique where it comes from: a table's first column
+    without statistics saying otherwise, or a single grouping key."""
+    match node:
+        case L.Scan():
+            names = node.source.schema.names
+            return any(c.id == col_id and names and f == names[0] for c, f in zip(node.columns, node.fields))
+        case L.Aggregate():
+            return len(node.keys) == 1 and node.keys[0][0].id == col_id
+        case L.Project():
+            for c, e in node.exprs:
+                if c.id == col_id and isinstance(e, ColumnRef):
+                    return is_key_like(node.input, e.column.id)
+            return False
+        case _:
+            for k in node.children():
+                if col_id in {c.id for c in k.schema}:
+                    return is_key_like(k, col_id)
+            return False
+
+
+def equi_selectivity_denominator(left: L.LogicalPlan, right: L.LogicalPlan, cond) -> float | None:
+    lids = {c.id for c in left.schema}
+    rids = {c.id for c in right.schema}
+    best = None
+    for c in conjuncts(cond):
+        if isinstance(c, Call) and c.name == "eq" and all(isinstance(a, ColumnRef) for a in c.args):
+            a, b = c.args[0].column.id, c.args[1].column.id
+            if a in rids and b in lids:
+                a, b = b, a
+            if a in lids and b in rids:
+                na, nb = column_ndv(left, a), column_ndv(right, b)
+                # two key-like columns: the smaller table's key bounds the distinct values
+                d = min(na, nb) if is_key_like(left, a) and is_key_like(right, b) else max(na, nb)
+                d = max(d, 1.0)
+                best = d if best is None else max(best, d)
+    return best
+
+
+@functools.lru_cache(maxsize=8192)
 def estimate_rows(node: L.LogicalPlan) -> float:
     match node:
         case L.Scan():
-            stats = node.source.statistics()
-            rows = float(stats.row_count) if stats is not None and stats.row_count is not None else DEFAULT_ROWS
+            rows = _scan_rows(node)
             for _ in node.filters:
                 rows *= FILTER_SELECTIVITY
             if node.limit is not None:
                 rows = min(rows, node.limit)
             return max(rows, 1.0)
         case L.Values():
-            return float(len(node.rows))
+            return float(max(len(node.rows), 1))
         case L.Filter():
             return max(estimate_rows(node.input) * FILTER_SELECTIVITY, 1.0)
         case L.Project() | L.Sort() | L.Window() | L.Repartition():
@@ -46,11 +149,22 @@ def estimate_rows(node: L.LogicalPlan) -> float:
             return max(estimate_rows(node.input) * 0.1, 1.0)
         case L.Join():
             l, r = estimate_rows(node.left), estimate_rows(node.right)
-            if node.kind in ("semi", "anti"):
-                return l
             if node.kind == "cross":
                 return l * r
-            return max(l, r)
+            den = equi_selectivity_denominator(node.left, node.right, node.condition)
+            if node.kind in ("semi", "anti"):
+                if den is None:
+                    return l * 0.5
+                frac = min(1.0, r / den)
+                return max(l * (frac if node.kind == "semi" else 1.0 - frac * 0.5), 1.0)
+            if den is None:
+                return max(l, r)
+            est = max(l * r / den, 1.0)
+            if node.kind in ("left", "full"):
+                est = max(est, l)
+            if node.kind in ("right", "full"):
+                est = max(est, r)
+            return est
         case L.Limit():
             inner = estimate_rows(node.input)
             return min(inner, float(node.limit)) if node.limit is not None else inner

@@ -13,8 +13,18 @@ Layout: ``metastore`` (SQLite), ``formats/`` (one module per file format), ``sou
 (scans), ``writer`` (staging + commit), ``stats`` (ANALYZE), ``files`` (pyarrow.fs).
 """
 
-from catalog.catalog import DEFAULT_DATABASE, Catalog, PendingWrite, WriteResult
-from catalog.model import EXTERNAL, MANAGED, VIEW, Column, Database, Partition, StorageFormat, Table
+from catalog.catalog import DEFAULT_DATABASE, Catalog
+from catalog.commit import PendingWrite, WriteResult
+from catalog.model import (
+    EXTERNAL,
+    MANAGED,
+    VIEW,
+    Column,
+    Database,
+    Partition,
+    StorageFormat,
+    Table,
+)
 
 __all__ = [
     "Catalog", "PendingWrite", "WriteResult", "DEFAULT_DATABASE", "Column", "Database",

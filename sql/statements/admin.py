@@ -6,7 +6,13 @@ import re
 
 from sqlglot import exp
 
-from sql.statements.common import Ctx, StatementResult, partition_spec, result_table, table_name
+from sql.statements.common import (
+    Ctx,
+    StatementResult,
+    partition_spec,
+    result_table,
+    table_name,
+)
 from sql.statements.errors import located
 from sql.statements.tokens import Tokens
 

@@ -11,9 +11,16 @@ import dataclasses
 from sqlglot import exp
 
 import catalog
-from catalog.model import VIEW, Column, Table
+from catalog.model import Column, Table
 from catalog.types import format_hive_type, from_arrow, normalize_hive_type
-from sql.statements.common import Ctx, StatementResult, columns_of, literal_text, partition_spec, table_name
+from sql.statements.common import (
+    Ctx,
+    StatementResult,
+    columns_of,
+    literal_text,
+    partition_spec,
+    table_name,
+)
 from sql.statements.errors import StatementError, located
 from sql.statements.tokens import Tokens
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime
 import decimal
 import functools
-from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -24,7 +23,12 @@ from catalog.formats.textconv import parse_column
 from catalog.model import Column, Table
 from catalog.types import parse_hive_type
 from catalog.writer import partition_task
-from sql.statements.common import Ctx, StatementResult, literal_text, partition_spec, table_name
+from sql.statements.common import (
+    Ctx,
+    StatementResult,
+    partition_spec,
+    table_name,
+)
 from sql.statements.errors import StatementError, located
 
 

@@ -9,7 +9,13 @@ from typing import Any
 from sqlglot import exp
 
 from catalog.model import EXTERNAL, MANAGED, VIEW, Table
-from sql.statements.common import Ctx, StatementResult, partition_spec, result_table, table_name
+from sql.statements.common import (
+    Ctx,
+    StatementResult,
+    partition_spec,
+    result_table,
+    table_name,
+)
 from sql.statements.errors import located
 from sql.statements.tokens import Tokens
 

@@ -202,8 +202,6 @@ def test_ctas_killed_before_commit_leaves_no_table(warehouse):
     Catalog.open(warehouse).close()
     code, out, err = _run("""
         from catalog import Table, Column, MANAGED
-        from catalog.catalog import PendingWrite
-        from catalog.writer import WriteSpec, new_write_id, staging_location
         t = Table("default", "c", MANAGED, (Column("x", "bigint"),), location=cat.default_location("default", "c"))
         def rows():
             yield pa.record_batch({"x": pa.array([1, 2], pa.int64())})

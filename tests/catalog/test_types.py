@@ -2,7 +2,13 @@ import pyarrow as pa
 import pytest
 
 from catalog.errors import HiveTypeError
-from catalog.types import format_hive_type, from_arrow, normalize_hive_type, parse_hive_type, to_arrow
+from catalog.types import (
+    format_hive_type,
+    from_arrow,
+    normalize_hive_type,
+    parse_hive_type,
+    to_arrow,
+)
 
 CASES = [
     ("TINYINT", "tinyint", pa.int8()),

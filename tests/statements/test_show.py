@@ -1,6 +1,5 @@
 """SHOW ..., DESCRIBE [EXTENDED|FORMATTED], ANALYZE ... COMPUTE STATISTICS, SET/RESET."""
 
-import datetime
 import decimal
 
 import duckdb

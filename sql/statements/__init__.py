@@ -25,7 +25,6 @@ from sql.statements.errors import (
     StatementError,
     StatementNotSupported,
     StatementOperationalError,
-    located,
 )
 from sql.statements.tokens import Tokens
 

@@ -27,6 +27,16 @@ from catalog.model import (
 )
 
 __all__ = [
-    "Catalog", "PendingWrite", "WriteResult", "DEFAULT_DATABASE", "Column", "Database",
-    "Partition", "StorageFormat", "Table", "MANAGED", "EXTERNAL", "VIEW",
+    "DEFAULT_DATABASE",
+    "EXTERNAL",
+    "MANAGED",
+    "VIEW",
+    "Catalog",
+    "Column",
+    "Database",
+    "Partition",
+    "PendingWrite",
+    "StorageFormat",
+    "Table",
+    "WriteResult",
 ]

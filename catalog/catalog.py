@@ -86,14 +86,13 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
         return self._proc
 
     @classmethod
-    def open(cls, warehouse: str | None = None, *, busy_timeout: float = 30.0) -> "Catalog":
+    def open(cls, warehouse: str | None = None, *, busy_timeout: float = 30.0) -> Catalog:
         """Open (creating if needed) a warehouse: argument, else $LAMNA_WAREHOUSE, else
         ``./lamna-warehouse``. Recovers writes left by crashed processes."""
         location = warehouse or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
         if "://" not in location:
             location = os.path.abspath(location)
-        if location.startswith("file://"):
-            location = location[len("file://"):]
+        location = location.removeprefix("file://")
         if "://" in location:
             raise CatalogError(
                 f"Warehouse {location}: the metastore needs a local directory (table data may "
@@ -109,7 +108,7 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
     def close(self) -> None:
         self.metastore.close()
 
-    def __enter__(self) -> "Catalog":
+    def __enter__(self) -> Catalog:
         return self
 
     def __exit__(self, *exc: object) -> None:

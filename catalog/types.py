@@ -53,7 +53,7 @@ class HiveType:
 
     name: str
     params: tuple[int, ...] = ()
-    children: tuple["HiveType", ...] = ()
+    children: tuple[HiveType, ...] = ()
     field_names: tuple[str, ...] = ()
 
     def __str__(self) -> str:

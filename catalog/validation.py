@@ -36,7 +36,7 @@ def like_to_regex(pattern: str) -> re.Pattern[str]:
 
 
 def normalize_table(t: Table) -> Table:
-    lower = lambda cs: tuple(replace(c, name=c.name.lower()) for c in cs)  # noqa: E731
+    lower = lambda cs: tuple(replace(c, name=c.name.lower()) for c in cs)
     return replace(
         t, db=t.db.lower(), name=t.name.lower(), columns=lower(t.columns),
         partition_columns=lower(t.partition_columns),

@@ -56,7 +56,7 @@ class WriteOps:
     def start_write(
         self, db: str, name: str, *, overwrite: bool = False, partition: PartitionSpec = (),
         max_rows_per_file: int | None = None,
-    ) -> "PendingWrite":
+    ) -> PendingWrite:
         """Begin an atomic write: journal it and pick a staging directory.
 
         ``partition`` may give every partition column a value (static), or leave trailing

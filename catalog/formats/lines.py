@@ -94,8 +94,7 @@ def split_lines(data: bytes, delim: str = "\n") -> pa.Array:
     if not data:
         return pa.array([], pa.string())
     sep = delim.encode()
-    if data.endswith(sep):
-        data = data[: -len(sep)]
+    data = data.removesuffix(sep)
     whole = pa.array([data], pa.large_binary())
     lines = pc.split_pattern(whole, sep).flatten()
     try:

@@ -29,8 +29,15 @@ from sql.statements.errors import (
 from sql.statements.tokens import Tokens
 
 __all__ = [
-    "execute_statement", "StatementResult", "StatementSession", "QueryOutput", "StatementError",
-    "StatementOperationalError", "StatementDataError", "StatementNotSupported", "is_statement",
+    "QueryOutput",
+    "StatementDataError",
+    "StatementError",
+    "StatementNotSupported",
+    "StatementOperationalError",
+    "StatementResult",
+    "StatementSession",
+    "execute_statement",
+    "is_statement",
 ]
 
 _LEADING = re.compile(r"^\s*(?:(?:--[^\n]*\n)|(?:/\*.*?\*/)|\s)*", re.DOTALL)

@@ -54,8 +54,11 @@ def conform(batch: pa.RecordBatch | pa.Table, columns: Sequence[Column], path: s
             continue
         arr = batch.column(i)
         if arr.type != target:
+            # timestamps written at ns (INT96 Parquet from Hive/Impala, ORC) are truncated
+            # to our microseconds; every other conversion must be exact
+            lossy_ok = pa.types.is_timestamp(arr.type) and pa.types.is_timestamp(target)
             try:
-                arr = pc.cast(arr, target)
+                arr = pc.cast(arr, target, safe=not lossy_ok)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
                 raise DataFormatError(
                     f"column {c.name} holds {arr.type}, which does not convert to {c.type}: {e}",

@@ -47,7 +47,7 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
     if not wanted:
         yield rows_only(len(linesmod.split_lines(data))), 0
         return
-    if not any(_has_map(parse_hive_type(c.type)) for c in wanted):
+    if not any(_has_map(parse_hive_type(c.type)) for c in wanted) and not _keys_differ_in_case(data, wanted):
         try:
             table = pajson.read_json(
                 pa.BufferReader(data),
@@ -73,6 +73,23 @@ def _decode_binary(batch: pa.RecordBatch, wanted: list[Column]) -> pa.RecordBatc
             arr = pa.array([None if v is None else base64.b64decode(v) for v in arr.to_pylist()], pa.binary())
         arrays.append(arr)
     return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+
+
+def _keys_differ_in_case(data: bytes, wanted: list[Column]) -> bool:
+    """Whether the first object spells a column name in another case ("ID" for id).
+
+    Hive's JsonSerDe matches keys case-insensitively; pyarrow's reader does not, so such
+    files take the line-by-line path (files are consistent in practice: one line tells).
+    """
+    first = data[: data.find(b"\n")] if b"\n" in data else data
+    try:
+        obj = json.loads(first)
+    except ValueError:
+        return False
+    if not isinstance(obj, dict):
+        return False
+    names = {c.name for c in wanted}
+    return any(k not in names and str(k).lower() in names for k in obj)
 
 
 def _read_slow(fs, req, data, begin, wanted, schema) -> tuple[pa.RecordBatch, int]:  # type: ignore[no-untyped-def]

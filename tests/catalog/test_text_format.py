@@ -294,3 +294,23 @@ def test_tpch_tbl_files_match_duckdb(cat, tmp_path):
     keys = [("l_orderkey", "ascending"), ("l_linenumber", "ascending")]
     assert ours.num_rows > 5000
     assert ours.sort_by(keys).equals(theirs.cast(ours.schema).sort_by(keys))
+
+
+def test_json_keys_match_case_insensitively(cat, tmp_path):
+    d = tmp_path / "ext"
+    d.mkdir()
+    (d / "f.json").write_text('{"ID": 1, "Name": "a"}\n{"ID": 2, "Name": "b"}\n')
+    _external(cat, "t", d, [("id", "int"), ("name", "string")], StorageFormat(format="json"))
+    assert read_all(cat.scan_source("default", "t")).to_pylist() == [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}]
+
+
+def test_nanosecond_timestamps_in_parquet_are_truncated_to_micros(cat, tmp_path):
+    import pyarrow.parquet as pq
+
+    d = tmp_path / "ext"
+    d.mkdir()
+    pq.write_table(pa.table({"ts": pa.array([1_600_000_000_123_456_789], pa.timestamp("ns"))}), d / "f.parquet",
+                   use_deprecated_int96_timestamps=True)
+    _external(cat, "t", d, [("ts", "timestamp")], StorageFormat(format="parquet"))
+    (v,) = read_all(cat.scan_source("default", "t")).column("ts").to_pylist()
+    assert v.microsecond == 123456

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,7 +68,7 @@ class _ColumnAcc:
         mm = pc.min_max(arr)
         lo, hi = mm["min"].as_py(), mm["max"].as_py()
         if lo is not None:
-            if isinstance(lo, float) and lo != lo:
+            if isinstance(lo, float) and math.isnan(lo):
                 lo = None
             self.min = lo if self.min is None or (lo is not None and lo < self.min) else self.min
             self.max = hi if self.max is None or (hi is not None and hi > self.max) else self.max

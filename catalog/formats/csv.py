@@ -113,7 +113,7 @@ def write(fs: pafs.FileSystem, path: str, table: pa.Table, columns: tuple[Column
     for c in columns:
         if parse_hive_type(c.type).is_complex:
             raise DataFormatError(f"CSV cannot store complex column {c.name} ({c.type})", path, column=c.name)
-    sep, quote, _ = _chars(storage)
+    sep, _, _ = _chars(storage)  # pyarrow writes '"' quotes (the default quoteChar)
     # every value quoted, NULL an empty unquoted field: NULL and '' stay distinct
     cols = [pc.cast(table.column(c.name), pa.string()) for c in columns]
     out_table = pa.table(cols, names=[c.name for c in columns])

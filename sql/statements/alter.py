@@ -183,7 +183,7 @@ def alter_text(ctx: Ctx, toks: Tokens) -> StatementResult:
         elif toks.accept("PARTITION"):
             old, _ = toks.partition_spec()
             toks.expect("RENAME", "TO", "PARTITION")
-            new, new_off = toks.partition_spec()
+            new, _ = toks.partition_spec()
             toks.expect_end()
             cat.rename_partition(t.db, t.name, old, new)
         elif toks.accept("ADD"):

@@ -202,7 +202,7 @@ def create_table(ctx: Ctx, create: exp.Create) -> StatementResult:
 
 
 def _create_like(ctx: Ctx, create: exp.Create, cl: _Clauses, db: str, name: str, if_not_exists: bool) -> StatementResult:
-    sdb, sname = table_name(ctx, cl.like)  # type: ignore[arg-type]
+    _, sname = table_name(ctx, cl.like)  # type: ignore[arg-type]
     with located(ctx.pos(cl.like)):
         src = ctx.catalog.lookup(cl.like.text("db") or None, sname, ctx.session.current_database)  # type: ignore[union-attr]
     kind = EXTERNAL if cl.external else MANAGED

@@ -320,7 +320,7 @@ def _const(node: exp.Expression) -> Any:
     if isinstance(node, exp.Struct):
         out = {}
         for i, e in enumerate(node.expressions):
-            if isinstance(e, exp.PropertyEQ) or isinstance(e, exp.Alias):
+            if isinstance(e, (exp.PropertyEQ, exp.Alias)):
                 out[e.name if isinstance(e, exp.Alias) else e.this.name] = _const(e.expression if isinstance(e, exp.PropertyEQ) else e.this)
             else:
                 out[f"col{i + 1}"] = _const(e)

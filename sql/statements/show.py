@@ -177,7 +177,7 @@ def describe(ctx: Ctx, node: exp.Describe) -> StatementResult:
                str(dict(d.properties)) if style == "EXTENDED" and d.properties else "")
         return StatementResult(result_table(
             ["db_name", "comment", "location", "owner_name", "owner_type", "parameters"], [row]))
-    db, name = table_name(ctx, target)
+    _, name = table_name(ctx, target)
     spec = partition_spec(ctx, node.args.get("partition"))
     with located(ctx.pos(target)):
         t = ctx.catalog.lookup(target.text("db") or None, name, ctx.session.current_database)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 
 from sqlglot.dialects.hive import Hive
 from sqlglot.tokens import Token, TokenType
@@ -19,7 +20,7 @@ from sql.statements.errors import StatementError, offset_position
 
 
 class _Tokenizer(Hive.Tokenizer):
-    COMMANDS: set = set()  # tokenize SHOW/ALTER/... bodies instead of swallowing them
+    COMMANDS: ClassVar[set] = set()  # tokenize SHOW/ALTER/... bodies instead of swallowing them
 
 
 @dataclass(frozen=True, slots=True)

@@ -101,7 +101,8 @@ def run(argv: list[str]) -> int:
     from sql.shell.state import BackendHandle
 
     warehouse = args.warehouse or os.environ.get("LAMNA_WAREHOUSE") or "lamna-warehouse"
-    handle = BackendHandle(lambda: open_backend(args.connect, warehouse, conf))
+    ask = _password_prompt if _isatty(sys.stdin) else None
+    handle = BackendHandle(lambda: open_backend(args.connect, warehouse, conf, ask))
     output = Output(pager=args.pager and interactive)
     try:
         output.redirect(args.output)
@@ -153,6 +154,12 @@ def run(argv: list[str]) -> int:
     finally:
         output.close()
         handle.close()
+
+
+def _password_prompt() -> str:
+    import getpass
+
+    return getpass.getpass("Password: ")
 
 
 def _isatty(stream: object) -> bool:

@@ -224,13 +224,19 @@ class EmbeddedBackend(Backend):
 class RemoteBackend(Backend):
     """A ``lamna serve`` (or any PostgreSQL-protocol server) through psycopg."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, ask_password: Callable[[], str] | None = None) -> None:
         super().__init__()
         import psycopg
 
         # autocommit: the engine commits every statement; no prepared statements, so the
         # simple query protocol carries the text exactly as the user typed it.
-        self.conn = psycopg.connect(url, autocommit=True, prepare_threshold=None)
+        try:
+            self.conn = psycopg.connect(url, autocommit=True, prepare_threshold=None)
+        except psycopg.OperationalError as ex:
+            if ask_password is None or "password" not in str(ex).lower():
+                raise
+            # like psql: the server wants a password the URL and PGPASSWORD did not give
+            self.conn = psycopg.connect(url, autocommit=True, prepare_threshold=None, password=ask_password())
         self.label = "lamna"
         self._busy = threading.Event()
 
@@ -261,10 +267,12 @@ class RemoteBackend(Backend):
         return name or str(oid)
 
 
-def open_backend(connect: str | None, warehouse: str | None, settings: dict[str, str]) -> Backend:
-    """The backend the command line asks for (``--connect URL`` or the embedded engine)."""
+def open_backend(connect: str | None, warehouse: str | None, settings: dict[str, str],
+                 ask_password: Callable[[], str] | None = None) -> Backend:
+    """The backend the command line asks for (``--connect URL`` or the embedded engine);
+    ``ask_password`` is called when a server wants a password (None: just fail)."""
     if connect:
-        backend: Backend = RemoteBackend(connect)
+        backend: Backend = RemoteBackend(connect, ask_password)
         for key, value in settings.items():
             backend.execute(f"SET {key}={value}")
         return backend

@@ -48,22 +48,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server(warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A ``lamna serve`` on the test warehouse; yields its URL."""
+def _serve(warehouse: str, workdir: Path, *auth: str, password: str | None = None) -> Iterator[str]:
+    """Run ``lamna serve`` until the generator is closed; yields its URL."""
     if not (ROOT / "server" / "main.py").exists():
         pytest.skip("server/main.py is not there yet")
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
+    log = workdir / "server.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "server.main", "serve", "--trust", "--port", str(port), "--warehouse", warehouse],
+            [sys.executable, "-m", "server.main", "serve", *auth, "--port", str(port), "--warehouse", warehouse],
             cwd=ROOT, env=subprocess_env(), stdout=out, stderr=subprocess.STDOUT)
     url = f"postgresql://tester@127.0.0.1:{port}/default"
     deadline = time.monotonic() + 90
     while True:
         try:
-            psycopg.connect(url, connect_timeout=2).close()
+            psycopg.connect(url, connect_timeout=2, password=password).close()
             break
         except psycopg.OperationalError:
             if proc.poll() is not None or time.monotonic() > deadline:
@@ -76,6 +75,12 @@ def server(warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         proc.wait(10)
     except subprocess.TimeoutExpired:
         proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(warehouse: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A ``lamna serve --trust`` on the test warehouse; yields its URL."""
+    yield from _serve(warehouse, tmp_path_factory.mktemp("server"), "--trust")
 
 
 def test_same_script_same_output_embedded_and_remote(run: Run, server: str, tmp_path: Path) -> None:
@@ -101,19 +106,58 @@ def test_remote_connection_refused_is_one_clear_line(run: Run) -> None:
     assert err.startswith("Error: cannot connect: ") and err.count("\n") == 1
 
 
-def test_remote_ctrl_c_cancels_the_statement(server: str, tmp_path: Path) -> None:
+def test_remote_ctrl_c_cancels_the_statement(tmp_path: Path) -> None:
     """SIGINT during a remote statement sends a PostgreSQL cancel request; the script stops (130)."""
     import signal
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "--connect", server, "-e",
-         "select count(*) from people a, people b, people c, people d, people e, people f, people g, "
-         "people h, people i, people j, people k, people l, people m, people n"],
-        cwd=ROOT, env=subprocess_env(LAMNA_HISTORY=str(tmp_path / "h")), stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    import sql
+
+    wh = str(tmp_path / "wh")
+    with sql.connect(warehouse=wh) as conn:
+        conn.cursor().execute("CREATE TABLE n (x INT)")
+        conn.cursor().execute("INSERT INTO n VALUES " + ", ".join(f"({i})" for i in range(200)))
+    serving = _serve(wh, tmp_path, "--trust")
+    url = next(serving)
+    try:
+        proc = subprocess.Popen(  # 200**3 rows: seconds of work, in modest batches
+            [sys.executable, "-m", "cli.main", "--connect", url, "--format", "csv", "--no-header",
+             "-e", "select 'ready'", "-e", "select count(*) from n a, n b, n c where a.x + b.x > c.x",
+             "-e", "select 'not reached'"],
+            cwd=ROOT, env=subprocess_env(LAMNA_HISTORY=str(tmp_path / "h")), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == "ready\n"  # connected; the long statement is next
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        serving.close()
     if proc.returncode == 0:
-        pytest.skip("the statement finished before Ctrl-C")
-    assert proc.returncode == 130 and "Cancelled." in err
+        pytest.skip("the statement finished before Ctrl-C reached it")
+    assert (proc.returncode, out) == (130, "") and err.endswith("Cancelled.\n")
+    assert "cancel request" in (tmp_path / "server.log").read_text()
+
+
+def test_password_is_asked_for_at_the_terminal(warehouse: str, tmp_path: Path) -> None:
+    """Like psql: a server that wants a password gets one typed at a hidden prompt."""
+    pexpect = pytest.importorskip("pexpect")
+    users = tmp_path / "users.json"
+    subprocess.run([sys.executable, "-m", "server.main", "user", "add", "tester", "--users", str(users),
+                    "--password-stdin"], input="s3cret\n", text=True, cwd=ROOT, env=subprocess_env(),
+                   check=True, capture_output=True, timeout=60)
+    serving = _serve(warehouse, tmp_path, "--users", str(users), password="s3cret")
+    url = next(serving)
+    try:
+        env = subprocess_env(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", LAMNA_HISTORY=str(tmp_path / "h"))
+        env.pop("PGPASSWORD", None)
+        child = pexpect.spawn(sys.executable, ["-m", "cli.main", "--connect", url], cwd=str(ROOT), env=env,
+                              encoding="utf-8", timeout=90)
+        child.expect("Password: ")
+        child.sendline("s3cret")
+        child.expect("lamna>")
+        child.send("select count(*) as n from people;\r")
+        child.expect(r"│\s+3 │")
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        serving.close()

@@ -91,3 +91,25 @@ COMPRESSION_EXTENSIONS = {".gz": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd":
 def compression_of(path: str) -> str | None:
     """Compression codec implied by a file's extension (``None`` = plain)."""
     return COMPRESSION_EXTENSIONS.get(os.path.splitext(path)[1].lower())
+
+
+def sync(fs: pafs.FileSystem, path: str, directory: bool = False) -> None:
+    """Make a local file (or a directory's entries) durable before it is committed.
+
+    pyarrow's streams do not fsync; without this a power loss just after a commit could
+    leave the metastore pointing at files the kernel never wrote. Object stores are
+    durable on close, so only the local filesystem needs it.
+    """
+    if not isinstance(fs, pafs.LocalFileSystem):
+        return
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some filesystems refuse fsync on directories; the file sync is what matters
+    finally:
+        os.close(fd)

@@ -39,7 +39,7 @@ import pyarrow.fs as pafs
 from catalog import formats
 from catalog.convert import hive_cast
 from catalog.errors import WriteError
-from catalog.files import join, resolve
+from catalog.files import join, resolve, sync
 from catalog.model import DEFAULT_PARTITION, Column, Table, partition_spec_path
 
 STAGING_PREFIX = ".lamna-staging-"
@@ -175,6 +175,7 @@ def write_task(spec: WriteSpec, task_index: int, batches: Iterable[pa.RecordBatc
             directory = _make_dirs_under(fs, staging, rel, spec)
             path = posixpath.join(directory, name)
             fmt.write(fs, path, chunk, spec.table.columns, spec.table.storage)
+            sync(fs, path)  # durable before the commit point can name it
             written.append(WrittenFile(key, name, chunk.num_rows, fs.get_file_info(path).size))
 
     for batch in batches:
@@ -236,12 +237,16 @@ def execute_plan(plan: dict[str, Any]) -> None:
             tfs, tpath = resolve(join(trash, trash_relative(root, old, i)))
             tfs.create_dir(posixpath.dirname(tpath), recursive=True)
             fs.move(path, tpath)
+    synced: set[str] = set()
     for src, dst in plan["moves"]:
         fs, spath = resolve(src)
         _, dpath = resolve(dst)
         if fs.get_file_info(spath).type.name == "File":
             fs.create_dir(posixpath.dirname(dpath), recursive=True)
             fs.move(spath, dpath)
+        if posixpath.dirname(dpath) not in synced:
+            synced.add(posixpath.dirname(dpath))
+            sync(fs, posixpath.dirname(dpath), directory=True)
     for d in plan.get("create_dirs", []):
         fs, path = resolve(d)
         fs.create_dir(path, recursive=True)

@@ -24,7 +24,7 @@ from catalog.errors import (
     TableExists,
     WriteError,
 )
-from catalog.files import delete_dir, exists, join, list_data_files, resolve
+from catalog.files import delete_dir, exists, join, list_data_files, resolve, sync
 from catalog.metastore import Metastore
 from catalog.model import (
     EXTERNAL,
@@ -186,6 +186,7 @@ class WriteOps:
                 with src_fs.open_input_stream(f.path) as i, fs.open_output_stream(f"{target_dir}/{base}") as o:
                     while chunk := i.read(1 << 20):
                         o.write(chunk)
+                sync(fs, f"{target_dir}/{base}")
                 written.append(WrittenFile(values, base, -1, f.size))
             delete_after = [] if local else [_uri_like(path, f.path) for f in files]
             return pending.commit([written], delete_after=delete_after, unique_names=True)

@@ -314,3 +314,28 @@ def test_nanosecond_timestamps_in_parquet_are_truncated_to_micros(cat, tmp_path)
     _external(cat, "t", d, [("ts", "timestamp")], StorageFormat(format="parquet"))
     (v,) = read_all(cat.scan_source("default", "t")).column("ts").to_pylist()
     assert v.microsecond == 123456
+
+
+def _count_rows(source, split):
+    return sum(b.num_rows for b in source.read_split(split))
+
+
+@pytest.mark.parametrize("master", ["local[2]", "local-cluster[2]"])
+def test_bad_field_counts_reach_the_driver_through_an_accumulator(cat, tmp_path, master):
+    import functools
+
+    from rdd import Context
+
+    d = tmp_path / "ext"
+    d.mkdir()
+    for i in range(3):
+        (d / f"f{i}").write_text(BAD)
+    _external(cat, "t", d, [("id", "int"), ("s", "string"), ("dt", "date")])
+    ctx = Context(master)
+    try:
+        acc = ctx.accumulator(0)
+        src = cat.scan_source("default", "t", bad_fields=acc)
+        rows = ctx.parallelize(src.splits(), 3).map(functools.partial(_count_rows, src)).sum()
+        assert rows == 12 and acc.value == 6
+    finally:
+        ctx.stop()

@@ -26,7 +26,20 @@ def literal_scalar(e: Literal) -> pa.Scalar:
     return pa.scalar(e.value, e.type)
 
 
-def evaluate(e: Expr, batch: pa.RecordBatch | pa.Table) -> Value:
+def evaluate(e: Expr, batch: pa.RecordBatch | pa.Table, memo: dict | None = None) -> Value:
+    """``memo`` (one per batch) shares common subexpressions between the expressions of
+    one projection: ``price * (1 - disc)`` is computed once for both Q1 sums."""
+    if memo is not None and isinstance(e, (Call, Case, Cast)):
+        hit = memo.get(e)
+        if hit is not None:
+            return hit
+        out = _evaluate(e, batch, memo)
+        memo[e] = out
+        return out
+    return _evaluate(e, batch, memo)
+
+
+def _evaluate(e: Expr, batch: pa.RecordBatch | pa.Table, memo: dict | None) -> Value:
     match e:
         case ColumnRef():
             return batch.column(e.column.key)
@@ -43,7 +56,7 @@ def evaluate(e: Expr, batch: pa.RecordBatch | pa.Table) -> Value:
             if e.name == "rand":
                 return pa.array(np.random.default_rng().random(batch.num_rows))
             f = SCALARS[e.name]
-            args = [evaluate(a, batch) for a in e.args]
+            args = [evaluate(a, batch, memo) for a in e.args]
             if e.name in _WITH_RESULT:
                 out = f.impl(*args, result=e.type)
             else:
@@ -54,7 +67,7 @@ def evaluate(e: Expr, batch: pa.RecordBatch | pa.Table) -> Value:
         case Case():
             return _case(e, batch)
         case Cast():
-            return cast_kernel(evaluate(e.arg, batch), e.type)
+            return cast_kernel(evaluate(e.arg, batch, memo), e.type)
         case AggCall() | WindowCall() | ScalarSubquery() | Exists() | InSubquery():
             raise EvaluationError(f"{type(e).__name__} must be planned before execution: {e}")
         case _:
@@ -105,8 +118,8 @@ def to_array(v: Value, n: int, type_: pa.DataType | None = None) -> pa.Array:
     return v
 
 
-def evaluate_array(e: Expr, batch: pa.RecordBatch | pa.Table) -> pa.Array:
-    return to_array(evaluate(e, batch), batch.num_rows, e.type if e.type != T.NULL else None)
+def evaluate_array(e: Expr, batch: pa.RecordBatch | pa.Table, memo: dict | None = None) -> pa.Array:
+    return to_array(evaluate(e, batch, memo), batch.num_rows, e.type if e.type != T.NULL else None)
 
 
 def evaluate_predicate(e: Expr, batch: pa.RecordBatch) -> pa.RecordBatch:

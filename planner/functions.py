@@ -95,16 +95,32 @@ def _decimal_fix(v: Value, t: pa.DataType) -> Value:
     return pc.cast(v, t, safe=False) if T.is_decimal(t) and T.is_decimal(v.type) else pc.cast(v, t)
 
 
+def _narrow_for_multiply(a: Value, b: Value) -> tuple[Value, Value]:
+    """Arrow's decimal product needs p1 + p2 + 1 <= 38 digits; narrow the wider operand
+    (a checked cast: it fails, and we fall back, only if a value does not fit)."""
+    ta, tb = a.type, b.type
+    if not (T.is_decimal(ta) and T.is_decimal(tb)) or ta.precision + tb.precision + 1 <= 38:
+        return a, b
+    if ta.precision >= tb.precision:
+        p = max(38 - tb.precision - 1, ta.scale + 1)
+        return pc.cast(a, pa.decimal128(p, ta.scale)), b
+    p = max(38 - ta.precision - 1, tb.scale + 1)
+    return a, pc.cast(b, pa.decimal128(p, tb.scale))
+
+
 def arith_kernel(op: str) -> Any:
     fn = {"add": pc.add, "subtract": pc.subtract, "multiply": pc.multiply}[op]
 
     def k(a: Value, b: Value, *, result: pa.DataType) -> Value:
         if T.is_decimal(result):
             try:
+                if op == "multiply":
+                    a, b = _narrow_for_multiply(a, b)
                 return _decimal_fix(fn(a, b), result)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 return _decimal_fix(fn(pc.cast(a, T.FLOAT64), pc.cast(b, T.FLOAT64)), result)
-        return pc.cast(fn(a, b), result) if fn(a, b).type != result else fn(a, b)
+        out = fn(a, b)
+        return out if out.type == result else pc.cast(out, result)
     return k
 
 

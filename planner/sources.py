@@ -50,6 +50,5 @@ class ArrowTableSource:
         t = self.table.slice(split.start, split.length or 0)
         if columns is not None:
             t = t.select(list(columns))
-        if predicate is not None and t.num_rows:
-            t = t.filter(predicate)
+        # ``predicate`` only prunes splits (like file sources); the planner filters rows.
         yield from t.to_batches(max_chunksize=256 * 1024)

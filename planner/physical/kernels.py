@@ -116,7 +116,8 @@ def run_steps(steps: tuple[Step, ...], batches: Iterable[pa.RecordBatch]) -> Ite
                 b = evaluate_predicate(s.condition, b)
             else:
                 assert s.schema is not None
-                cols = [evaluate_array(e, b) for _, e in s.exprs]
+                memo: dict = {}
+                cols = [evaluate_array(e, b, memo) for _, e in s.exprs]
                 cols = [c if c.type == f.type else c.cast(f.type) for c, f in zip(cols, s.schema)]
                 b = pa.RecordBatch.from_arrays(cols, schema=s.schema) if cols else \
                     pa.RecordBatch.from_pydict({}, schema=s.schema).slice(0, 0) if b.num_rows == 0 else \
@@ -171,7 +172,8 @@ def join_tables(spec: JoinSpec, left: pa.Table, right: pa.Table) -> pa.Table:
     decl = ac.Declaration("hashjoin", opts, inputs=[
         ac.Declaration("table_source", ac.TableSourceNodeOptions(lt)),
         ac.Declaration("table_source", ac.TableSourceNodeOptions(rt))])
-    out = decl.to_table(use_threads=False)
+    # Acero's own thread pool parallelizes the build and probe of one big join
+    out = decl.to_table(use_threads=True)
     return _restore(out, spec.out_schema)
 
 

@@ -279,7 +279,7 @@ class PlannerConfig:
     shuffle_partitions: int | None = None
     parallelism: int = 2
     map_aggr: bool = True
-    bytes_per_partition: float = 128 * 1024 * 1024
+    bytes_per_partition: float = 32 * 1024 * 1024
 
     @staticmethod
     def from_settings(settings: dict[str, str], parallelism: int) -> PlannerConfig:
@@ -503,7 +503,7 @@ class Planner:
         out = schema_of(node.schema)
         aggs_t = tuple(aggs)
         partial = self.config.map_aggr and K.can_partial(aggs_t)
-        n = 1 if not keys else self.config.partitions_for(estimate_bytes(node.input) * (0.1 if partial else 1.0))
+        n = 1 if not keys else self.config.partitions_for(estimate_bytes(node.input) * (0.25 if partial else 1.0))
         text = f"keys=[{', '.join(str(c) for c, _ in node.keys)}] aggs=[{', '.join(f'{a} AS {c}' for c, a in node.aggregates)}]"
         return AggregateExec(input=inner, keys=tuple(keys), aggs=aggs_t, out_schema=out, partial=partial,
                              num_partitions=n, text=text)

@@ -18,6 +18,37 @@ FILTER_SELECTIVITY = 0.25
 DEFAULT_ROWS = 1_000_000
 
 
+def selectivity(e) -> float:
+    """Fraction of rows a predicate keeps (classic System R style guesses)."""
+    from planner.expressions import Literal
+    match e:
+        case Call(name="and"):
+            return selectivity(e.args[0]) * selectivity(e.args[1])
+        case Call(name="or"):
+            a, b = selectivity(e.args[0]), selectivity(e.args[1])
+            return min(1.0, a + b - a * b)
+        case Call(name="not"):
+            return max(0.05, 1.0 - selectivity(e.args[0]))
+        case Call(name="eq" | "eq_null_safe"):
+            return 0.1
+        case Call(name="ne"):
+            return 0.9
+        case Call(name="lt" | "le" | "gt" | "ge"):
+            return 0.33
+        case Call(name="in_list"):
+            return min(0.5, 0.1 * (len(e.args) - 1))
+        case Call(name="like"):
+            p = e.args[1]
+            if isinstance(p, Literal) and isinstance(p.value, str) and not p.value.startswith("%"):
+                return 0.1
+            return 0.2
+        case Call(name="is_null"):
+            return 0.1
+        case Call(name="is_not_null"):
+            return 0.9
+    return FILTER_SELECTIVITY
+
+
 def _row_width(cols: tuple) -> int:
     w = 0
     for c in cols:
@@ -109,6 +140,24 @@ def is_key_like(node: L.LogicalPlan, col_id: int) -> bool:
             return False
 
 
+def semi_match_fraction(left: L.LogicalPlan, right: L.LogicalPlan, cond, right_rows: float) -> float | None:
+    """Fraction of left rows with a match: distinct right keys over distinct left keys."""
+    lids = {c.id for c in left.schema}
+    rids = {c.id for c in right.schema}
+    best = None
+    for c in conjuncts(cond):
+        if isinstance(c, Call) and c.name == "eq" and all(isinstance(a, ColumnRef) for a in c.args):
+            a, b = c.args[0].column.id, c.args[1].column.id
+            if a in rids and b in lids:
+                a, b = b, a
+            if a in lids and b in rids:
+                nl = max(column_ndv(left, a), 1.0)
+                nr = min(column_ndv(right, b), right_rows)
+                f = min(1.0, nr / nl)
+                best = f if best is None else min(best, f)
+    return best
+
+
 def equi_selectivity_denominator(left: L.LogicalPlan, right: L.LogicalPlan, cond) -> float | None:
     lids = {c.id for c in left.schema}
     rids = {c.id for c in right.schema}
@@ -132,15 +181,15 @@ def estimate_rows(node: L.LogicalPlan) -> float:
     match node:
         case L.Scan():
             rows = _scan_rows(node)
-            for _ in node.filters:
-                rows *= FILTER_SELECTIVITY
+            for f in node.filters:
+                rows *= selectivity(f)
             if node.limit is not None:
                 rows = min(rows, node.limit)
             return max(rows, 1.0)
         case L.Values():
             return float(max(len(node.rows), 1))
         case L.Filter():
-            return max(estimate_rows(node.input) * FILTER_SELECTIVITY, 1.0)
+            return max(estimate_rows(node.input) * selectivity(node.condition), 1.0)
         case L.Project() | L.Sort() | L.Window() | L.Repartition():
             return estimate_rows(node.input)
         case L.Aggregate():
@@ -151,12 +200,12 @@ def estimate_rows(node: L.LogicalPlan) -> float:
             l, r = estimate_rows(node.left), estimate_rows(node.right)
             if node.kind == "cross":
                 return l * r
-            den = equi_selectivity_denominator(node.left, node.right, node.condition)
             if node.kind in ("semi", "anti"):
-                if den is None:
+                frac = semi_match_fraction(node.left, node.right, node.condition, r)
+                if frac is None:
                     return l * 0.5
-                frac = min(1.0, r / den)
                 return max(l * (frac if node.kind == "semi" else 1.0 - frac * 0.5), 1.0)
+            den = equi_selectivity_denominator(node.left, node.right, node.condition)
             if den is None:
                 return max(l, r)
             est = max(l * r / den, 1.0)

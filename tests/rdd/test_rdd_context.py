@@ -392,7 +392,7 @@ def test_cancel_job_group(sc):
             outcome["result"] = exc
         outcome["elapsed"] = time.time() - t0
 
-    t = threading.Thread(target=run)
+    t = threading.Thread(target=run, daemon=True)
     t.start()
     time.sleep(1.0)
     sc.cancelJobGroup("cancel-me")

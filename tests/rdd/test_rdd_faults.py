@@ -128,7 +128,7 @@ def test_worker_killed_externally_mid_stage(make_context, tmp_path):
         time.sleep(0.1)  # both workers are inside a task now
         os.kill(pids[0], signal.SIGKILL)
 
-    t = threading.Thread(target=killer)
+    t = threading.Thread(target=killer, daemon=True)
     t.start()
     data = list(range(80))
     got = dict(ctx.parallelize(data, 8).mapPartitionsWithIndex(slow).reduceByKey(add, 2).collect())

@@ -32,7 +32,7 @@ def test_concurrent_jobs_from_several_threads(sc):
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
-    threads = [threading.Thread(target=job, args=(n,)) for n in (3, 4, 5, 6)]
+    threads = [threading.Thread(target=job, args=(n,), daemon=True) for n in (3, 4, 5, 6)]
     for t in threads:
         t.start()
     for t in threads:
@@ -61,7 +61,7 @@ def test_job_group_is_per_thread_and_cancel_all(sc, tmp_path):
         except Exception as exc:  # noqa: BLE001
             outcome["grouped"] = exc
 
-    t = threading.Thread(target=run_grouped)
+    t = threading.Thread(target=run_grouped, daemon=True)
     t.start()
     deadline = time.time() + 10
     while not os.path.exists(started) and time.time() < deadline:
@@ -295,7 +295,7 @@ def test_concurrent_jobs_share_a_running_map_stage(sc, tmp_path):
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(3)]
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(3)]
     for t in threads:
         t.start()
         time.sleep(0.05)
@@ -326,7 +326,7 @@ def test_cancel_returns_promptly_even_if_a_task_never_checks(sc):
         except Exception as exc:  # noqa: BLE001
             outcome["result"] = exc
 
-    t = threading.Thread(target=run)
+    t = threading.Thread(target=run, daemon=True)
     t.start()
     time.sleep(0.8)
     t0 = time.time()
@@ -335,3 +335,33 @@ def test_cancel_returns_promptly_even_if_a_task_never_checks(sc):
     latency = time.time() - t0
     assert isinstance(outcome.get("result"), Exception), outcome
     assert latency < 3, f"the cancelled action returned {latency:.1f}s after cancelJobGroup"
+
+
+@pytest.mark.parametrize("backend", ["local[2]", "local-cluster[2]"])
+def test_stop_while_a_job_runs_fails_the_job(make_context, backend):
+    ctx = make_context(backend)
+    outcome = {}
+
+    def slow(it):
+        tc = TaskContext.get()
+        for _ in range(200):
+            tc.check_interrupted()
+            time.sleep(0.05)
+        yield 1
+
+    def run():
+        try:
+            ctx.parallelize(range(2), 2).mapPartitions(slow).collect()
+            outcome["result"] = "finished"
+        except BaseException as exc:  # noqa: BLE001
+            outcome["result"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    time.sleep(0.8)
+    t0 = time.time()
+    ctx.stop()
+    t.join(15)
+    assert not t.is_alive(), "the action never returned after Context.stop()"
+    assert isinstance(outcome["result"], Exception), outcome
+    assert time.time() - t0 < 8

@@ -5,8 +5,13 @@ MSCK REPAIR. A mixin of ``Catalog`` (kept apart so each module has one job).
 from __future__ import annotations
 
 import logging
+import posixpath
 import time
 from dataclasses import replace
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.fs as pafs
 
 from catalog.errors import (
     PartitionExists,
@@ -23,6 +28,7 @@ from catalog.model import (
     partition_spec_path,
     unescape_path_value,
 )
+from catalog.source import typed_partition_values
 from catalog.validation import PartitionSpec, check_partition_value
 from catalog.writer import (
     execute_plan,
@@ -114,15 +120,43 @@ class PartitionOps:
         matching = self.list_partitions(t.db, t.name, spec)
         if not matching and not if_exists:
             raise PartitionNotFound(f"No partition of {t.qualified_name} matches {partition_spec_path(list(spec))}")
+        return self._drop(t, matching)
+
+    def _drop(self, t: Table, matching: list[Partition]) -> list[Partition]:
         with self.metastore.transaction() as tx:
             for p in matching:
                 self.metastore.drop_partition(tx, t.db, t.name, p.spec)
             self.metastore.bump_data_version(tx, t.db, t.name)
         if t.kind == MANAGED:
+            _, root = resolve(t.location)  # type: ignore[arg-type]
             for p in matching:
                 fs, path = resolve(p.location)
                 delete_dir(fs, path)
+                # and the key=value parents it leaves empty (y=2019/ after y=2019/m=a/), as Hive
+                parent = posixpath.dirname(path)
+                while parent.startswith(root.rstrip("/") + "/") and not fs.get_file_info(
+                        pafs.FileSelector(parent, allow_not_found=True)):
+                    delete_dir(fs, parent)
+                    parent = posixpath.dirname(parent)
         return matching
+
+    def drop_partitions_where(self, db: str, name: str, predicate: Any, *, if_exists: bool = False) -> list[Partition]:
+        """ALTER TABLE ... DROP PARTITION (dt < '2020', ...): every partition whose typed
+        values satisfy ``predicate`` (a ``pyarrow.compute.Expression`` over partition
+        columns only, evaluated exactly on a table of one row per partition)."""
+        t = self._require_table(db, name)
+        parts = self.metastore.list_partitions(t.db, t.name)
+        if not parts:
+            matching: list[Partition] = []
+        else:
+            typed = [dict(typed_partition_values(t.partition_columns, p.values)) for p in parts]
+            schema = pa.schema([pa.field(c.name, c.arrow_type) for c in t.partition_columns])
+            values = pa.Table.from_pylist(typed, schema=schema).append_column("__i", pa.array(range(len(parts))))
+            keep = values.filter(predicate).column("__i").to_pylist()
+            matching = [parts[i] for i in keep]
+        if not matching and not if_exists:
+            raise PartitionNotFound(f"No partition of {t.qualified_name} matches {predicate}")
+        return self._drop(t, matching)
 
     def rename_partition(self, db: str, name: str, old_spec: PartitionSpec, new_spec: PartitionSpec) -> None:
         """ALTER TABLE ... PARTITION (old) RENAME TO PARTITION (new): for a managed table

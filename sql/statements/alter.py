@@ -7,6 +7,7 @@ from tokens."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 from sqlglot import exp
 
@@ -68,13 +69,45 @@ def _action(ctx: Ctx, node: exp.Alter, t: Table, action: exp.Expression, kind: s
                           location=loc.this.this if loc else None, if_not_exists=bool(action.args.get("exists")))
         return t
     if isinstance(action, exp.DropPartition):
+        if_exists = bool(action.args.get("exists"))
         for p in action.expressions:
-            cat.drop_partitions(t.db, t.name, partition_spec(ctx, p), if_exists=bool(action.args.get("exists")))
+            if all(isinstance(e, exp.EQ) for e in p.expressions):
+                cat.drop_partitions(t.db, t.name, partition_spec(ctx, p), if_exists=if_exists)
+            else:
+                cat.drop_partitions_where(t.db, t.name, _partition_predicate(ctx, t, p), if_exists=if_exists)
         return t
     if isinstance(action, exp.AlterColumn) and action.args.get("rename_to") is not None:
         return _change_column(t, action.this.name, action.args["rename_to"].name,
                               _type_text(ctx, action.args.get("dtype"), t, action.this.name), None, ctx, cat)
     raise StatementError(f"Unsupported ALTER action: {action.sql('hive')}", *ctx.pos(action))
+
+
+_COMPARISONS = {exp.EQ: "==", exp.NEQ: "!=", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
+
+
+def _partition_predicate(ctx: Ctx, t: Table, partition: exp.Expression) -> Any:
+    """``PARTITION (dt < '2020', h >= 3)`` as an Arrow expression over typed partition values."""
+    import operator
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from catalog.source import typed_partition_values
+
+    ops = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+    expr = None
+    for e in partition.expressions:
+        op = _COMPARISONS.get(type(e))
+        if op is None or not isinstance(e.this, exp.Column):
+            raise StatementError(f"Unsupported partition filter {e.sql('hive')}", *ctx.pos(e))
+        col = t.column(e.this.name)
+        if col is None or col.name not in t.partition_names:
+            raise StatementError(f"{e.this.name} is not a partition column of {t.qualified_name}", *ctx.pos(e))
+        text = literal_text(ctx, e.expression)
+        ((_, value),) = typed_partition_values((col,), ((col.name, text),))
+        term = ops[op](pc.field(col.name), pa.scalar(value, col.arrow_type))
+        expr = term if expr is None else expr & term
+    return expr
 
 
 def _type_text(ctx: Ctx, dtype: exp.DataType | None, t: Table, col: str) -> str | None:
@@ -138,6 +171,8 @@ def _apply_serde_props(storage: catalog.StorageFormat, sp: dict[str, str]) -> ca
 def _set_property(cat: catalog.Catalog, t: Table, key: str, value: str) -> Table:
     props = dict(t.properties)
     kind = t.kind
+    if key.lower() == "comment":  # Hive's way to change a table comment
+        return cat.alter_table(t.db, t.name, dataclasses.replace(t, comment=value))
     if key.upper() == "EXTERNAL" and not t.is_view:
         kind = catalog.EXTERNAL if value.upper() == "TRUE" else catalog.MANAGED
     else:
@@ -165,6 +200,16 @@ def _change_column(t: Table, old: str, new: str, type_text: str | None, comment:
     return cat.alter_table(t.db, t.name, dataclasses.replace(t, columns=tuple(cols)))
 
 
+def _name_list(toks: Tokens) -> list[str]:
+    toks.expect_punct("(")
+    out = []
+    while True:
+        out.append(toks.identifier("a column name")[0].lower())
+        if toks.accept_punct(")"):
+            return out
+        toks.expect_punct(",")
+
+
 def alter_text(ctx: Ctx, toks: Tokens) -> StatementResult:
     """ALTER forms sqlglot does not parse."""
     toks.expect("ALTER")
@@ -180,6 +225,31 @@ def alter_text(ctx: Ctx, toks: Tokens) -> StatementResult:
         if toks.accept("RECOVER", "PARTITIONS"):
             toks.expect_end()
             cat.repair_table(t.db, t.name)
+        elif toks.accept("TOUCH"):
+            toks.expect_end()  # Hive re-runs hooks; there are none to run
+        elif toks.accept("NOT", "CLUSTERED"):
+            toks.expect_end()
+            cat.alter_table(t.db, t.name, dataclasses.replace(t, bucket_columns=(), sort_columns=(), num_buckets=None))
+        elif toks.accept("CLUSTERED", "BY"):
+            cols = _name_list(toks)
+            sort: list[tuple[str, str]] = []
+            if toks.accept("SORTED", "BY"):
+                toks.expect_punct("(")
+                while True:
+                    c, _ = toks.identifier("a column name")
+                    direction = "DESC" if toks.accept("DESC") else ("ASC" if toks.accept("ASC") or True else "ASC")
+                    sort.append((c.lower(), direction))
+                    if toks.accept_punct(")"):
+                        break
+                    toks.expect_punct(",")
+            toks.expect("INTO")
+            n = toks.literal_text()
+            toks.expect("BUCKETS")
+            toks.expect_end()
+            if n is None or not n.isdigit() or int(n) < 1:
+                raise toks.error("Expected a positive number of buckets")
+            cat.alter_table(t.db, t.name, dataclasses.replace(
+                t, bucket_columns=tuple(cols), sort_columns=tuple(sort), num_buckets=int(n)))
         elif toks.accept("PARTITION"):
             old, _ = toks.partition_spec()
             toks.expect("RENAME", "TO", "PARTITION")

@@ -146,3 +146,25 @@ def test_recover_partitions_and_set_fileformat(part, warehouse):
     assert ("dt=d7",) in part.rows("SHOW PARTITIONS t")
     part.execute("ALTER TABLE t SET FILEFORMAT ORC")
     assert part.catalog.get_table("default", "t").storage.format == "orc"
+
+
+def test_drop_partitions_by_comparison(session, warehouse):
+    session.execute("CREATE TABLE p (a INT) PARTITIONED BY (y INT, m STRING)")
+    session.execute("INSERT INTO p PARTITION (y, m) VALUES (1, 2019, 'a'), (2, 2020, 'a'), (3, 2021, 'b'), (4, 2021, 'c')")
+    session.execute("ALTER TABLE p DROP PARTITION (y < 2021)")
+    assert session.rows("SHOW PARTITIONS p") == [("y=2021/m=b",), ("y=2021/m=c",)]
+    session.execute("ALTER TABLE p DROP IF EXISTS PARTITION (y >= 2021, m > 'b')")
+    assert session.rows("SHOW PARTITIONS p") == [("y=2021/m=b",)]
+    assert not os.path.exists(os.path.join(warehouse, "default.db", "p", "y=2019"))
+    with pytest.raises(StatementError, match="No partition of default.p matches"):
+        session.execute("ALTER TABLE p DROP PARTITION (y > 3000)")
+
+
+def test_comment_property_bucketing_and_touch(part, reopen):
+    part.execute("ALTER TABLE t SET TBLPROPERTIES ('comment' = 'new comment')")
+    part.execute("ALTER TABLE t CLUSTERED BY (a) SORTED BY (b DESC) INTO 16 BUCKETS")
+    part.execute("ALTER TABLE t TOUCH")
+    t = reopen().catalog.get_table("default", "t")
+    assert t.comment == "new comment" and t.num_buckets == 16 and t.sort_columns == (("b", "DESC"),)
+    part.execute("ALTER TABLE t NOT CLUSTERED")
+    assert reopen().catalog.get_table("default", "t").num_buckets is None

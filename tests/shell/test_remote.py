@@ -151,7 +151,8 @@ def test_password_is_asked_for_at_the_terminal(warehouse: str, tmp_path: Path) -
         env = subprocess_env(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", LAMNA_HISTORY=str(tmp_path / "h"))
         env.pop("PGPASSWORD", None)
         child = pexpect.spawn(sys.executable, ["-m", "cli.main", "--connect", url], cwd=str(ROOT), env=env,
-                              encoding="utf-8", timeout=90)
+                              encoding="utf-8", timeout=120)
+        child.logfile_read = open(tmp_path / "screen.log", "w")  # for the failure report
         child.expect("Password: ")
         child.sendline("s3cret")
         child.expect("lamna>")

@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--warehouse", metavar="DIR",
                        help="warehouse directory of the embedded engine (default $LAMNA_WAREHOUSE or ./lamna-warehouse)")
     where.add_argument("--connect", metavar="URL", help="run against a `lamna serve`: postgresql://user@host:port/db")
+    where.add_argument("--database", metavar="NAME", help="start in database NAME (USE NAME)")
     where.add_argument("--master", metavar="MASTER", help="RDD master of the embedded engine, e.g. local[4]")
     where.add_argument("--hiveconf", action="append", default=[], metavar="K=V", help="a session setting (SET K=V)")
     run = p.add_argument_group("input")
@@ -111,6 +112,8 @@ def run(argv: list[str]) -> int:
         return EXIT_USAGE
     runner = Runner(settings, handle, output, sys.stderr, interactive=interactive)
     try:
+        if args.database:
+            runner.run_sql(f"USE {args.database}", capture=True)  # no "OK" before the prompt
         for path in args.init:
             runner.run_file(path)
         if interactive:

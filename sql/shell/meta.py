@@ -22,6 +22,7 @@ Catalog
   \l                    list databases
   \dt [PATTERN]         list tables (PATTERN: * and ? wildcards)
   \d [TABLE]            describe a table (no TABLE: like \dt)
+  \d+ TABLE             the same, with storage, location and statistics
   \c DATABASE           use another database
 Output
   \format [NAME]        show or set the format: table csv tsv json markdown vertical
@@ -76,14 +77,19 @@ def _list_tables(runner: Runner, arg: str) -> None:
     runner.show_result(result)
 
 
-def _describe(runner: Runner, arg: str) -> None:
+def _describe(runner: Runner, arg: str, detail: str = "") -> None:
     name = arg.strip()
     if not name:
         _list_tables(runner, "")
         return
-    result = _rows(runner, f"DESCRIBE {name}", "")
+    result = _rows(runner, f"DESCRIBE {detail}{name}", "")
     if result is not None:
         runner.show_result(result)
+
+
+def _describe_formatted(runner: Runner, arg: str) -> None:
+    """``\\d+ table``: everything Hive's DESCRIBE FORMATTED knows (location, format, stats)."""
+    _describe(runner, arg, "FORMATTED ")
 
 
 def _databases(runner: Runner, arg: str) -> None:
@@ -175,7 +181,7 @@ def _unset(runner: Runner, arg: str) -> None:
 
 COMMANDS: dict[str, Callable[[Runner, str], None]] = {
     "q": _quit, "quit": _quit, "?": _help, "h": _help, "help": _help,
-    "dt": _list_tables, "d": _describe, "l": _databases, "c": _use, "connect": _use,
+    "dt": _list_tables, "dt+": _list_tables, "d": _describe, "d+": _describe_formatted, "l": _databases, "c": _use, "connect": _use,
     "format": _format, "x": _expanded, "timing": _timing, "header": _header, "types": _types,
     "o": _output, "out": _output, "i": _include, "include": _include, "set": _set, "unset": _unset,
 }
@@ -187,8 +193,6 @@ def run_meta(runner: Runner, text: str, where: str = "") -> None:
     name, _, arg = body.partition(" ")
     name = name.strip()
     command = COMMANDS.get(name)
-    if command is None and name.startswith("d") and name[1:].endswith("+"):
-        command = COMMANDS.get(name.rstrip("+"))
     if command is None:
         runner.fail([f"{where}Error: invalid command \\{name}. Try \\? for help."])
         return

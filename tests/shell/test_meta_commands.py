@@ -118,3 +118,15 @@ def test_variables_are_substituted_in_meta_commands(run: Run) -> None:
 def test_unknown_meta_command(run: Run) -> None:
     status, _, err = run(stdin="\\frobnicate\n")
     assert status == 1 and err == "<stdin>:1: Error: invalid command \\frobnicate. Try \\? for help.\n"
+
+
+def test_describe_formatted(run: Run) -> None:
+    status, out, _ = run("--format", "tsv", stdin="\\d+ pets\n")
+    assert status == 0 and out.startswith("col_name\tdata_type\tcomment\n")
+    assert "Location" in out or "location" in out.lower()
+
+
+def test_database_option_starts_in_that_database(tmp_path: Path, run: Run) -> None:
+    run("-q", "-e", "create database other; use other; create table only_here (a int)", wh=str(tmp_path))
+    assert run("--database", "other", "--format", "csv", "--no-header", stdin="\\dt\n", wh=str(tmp_path))[1] == \
+        "only_here\n"

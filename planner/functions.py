@@ -638,12 +638,15 @@ _reg("current_timestamp now", fixed([], T.TIMESTAMP),
 
 
 def _from_unixtime(secs: Value, fmt: Value | None = None) -> Value:
-    ts = pc.cast(pc.multiply(pc.cast(secs, T.INT64), 1_000_000), T.TIMESTAMP)
+    ts = pc.cast(pc.cast(secs, T.INT64), pa.timestamp("s"))
     f = "%Y-%m-%d %H:%M:%S" if fmt is None else _java_fmt(fmt.as_py())
     return pc.strftime(ts, format=f)
 
 
 def _java_fmt(f: str) -> str:
+    """A Java SimpleDateFormat pattern as strftime (sqlglot may have converted it already)."""
+    if "%" in f:
+        return f.replace("strict", "")
     for a, b in (("yyyy", "%Y"), ("MM", "%m"), ("dd", "%d"), ("HH", "%H"), ("mm", "%M"), ("ss", "%S")):
         f = f.replace(a, b)
     return f
@@ -663,7 +666,7 @@ def _unix_timestamp(v: Value | None = None, fmt: Value | None = None) -> Value:
 
 _reg("unix_timestamp", lambda a: (list(a), T.INT64), _unix_timestamp, deterministic=False)
 _reg("date_format", fixed([None, T.STRING], T.STRING),
-     lambda d, f: pc.strftime(pc.cast(d, T.TIMESTAMP), format=_java_fmt(f.as_py())))
+     lambda d, f: pc.strftime(pc.cast(pc.cast(d, T.TIMESTAMP), pa.timestamp("s")), format=_java_fmt(f.as_py())))
 _reg("last_day", fixed([T.DATE], T.DATE),
      lambda d: _date_sub(_add_months(_date_sub(d, pc.subtract(pc.cast(pc.day(d), T.INT32), 1)), pa.scalar(1)), pa.scalar(1)))
 
@@ -751,7 +754,7 @@ def _sort_array(a: Value) -> Value:
     parents = pc.list_parent_indices(arr)
     flat = pc.list_flatten(arr)
     t = pa.table({"p": parents, "v": flat})
-    order = pc.sort_indices(t, sort_keys=[("p", "ascending"), ("v", "ascending")], null_placement="at_start")
+    order = pc.sort_indices(t, sort_keys=[("p", "ascending"), ("v", "ascending")])
     offsets = np.asarray(arr.offsets)
     return pa.ListArray.from_arrays(pa.array(offsets - offsets[0], pa.int32()), pc.take(flat, order), mask=arr.is_null())
 
@@ -789,6 +792,51 @@ def struct_field_type(t: pa.DataType, name: str) -> pa.DataType | None:
 
 
 _reg("struct_field", lambda a: (a, T.NULL), _struct_field)
+
+
+def _named_struct(*args: Value) -> Value:
+    names = [a.as_py() for a in args[0::2]]
+    vals = list(args[1::2])
+    n = max((len(v) for v in vals if not isinstance(v, pa.Scalar)), default=1)
+    arrays = [v if not isinstance(v, pa.Scalar) else pa.repeat(v, n) for v in vals]
+    arrays = [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays]
+    return pa.StructArray.from_arrays(arrays, names=names)
+
+
+def _named_struct_resolve(args: list[pa.DataType]) -> tuple[list[pa.DataType], pa.DataType]:
+    raise FunctionError("named_struct is bound by the binder")
+
+
+_reg("named_struct", _named_struct_resolve, _named_struct)
+
+
+def _map_ctor(*args: Value) -> Value:
+    keys, vals = list(args[0::2]), list(args[1::2])
+    n = max((len(v) for v in keys + vals if not isinstance(v, pa.Scalar)), default=1)
+    k = len(keys)
+
+    def col(v: Value) -> pa.Array:
+        a = v if not isinstance(v, pa.Scalar) else pa.repeat(v, n)
+        return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+    order = pa.array((np.arange(k)[None, :] * n + np.arange(n)[:, None]).ravel())
+    kk = pc.take(pa.concat_arrays([col(x) for x in keys]), order)
+    vv = pc.take(pa.concat_arrays([col(x) for x in vals]), order)
+    return pa.MapArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32) * k), kk, vv)
+
+
+def _map_resolve(args: list[pa.DataType]) -> tuple[list[pa.DataType], pa.DataType]:
+    if len(args) % 2:
+        raise FunctionError("map expects key/value pairs")
+    kt, vt = args[0], args[1]
+    for a in args[2::2]:
+        kt = T.common_type(kt, a)
+    for a in args[3::2]:
+        vt = T.common_type(vt, a)
+    vt = T.STRING if vt == T.NULL else vt
+    return [kt, vt] * (len(args) // 2), pa.map_(kt, vt)
+
+
+_reg("map", _map_resolve, _map_ctor)
 
 
 def _hash(*args: Value) -> Value:

@@ -1139,10 +1139,34 @@ class _ExprBinder:
         return Case(tuple((c, coerce(v, t)) for c, v in whens), coerce(default, t), t)
 
     def struct(self, n: exp.Struct) -> Expr:
-        raise err("struct constructors are not supported yet", n)
+        names, vals = [], []
+        for i, x in enumerate(n.expressions):
+            if isinstance(x, exp.PropertyEQ):
+                names.append(x.this.name)
+                vals.append(self.bind(x.expression))
+            elif isinstance(x, exp.Alias):
+                names.append(x.alias)
+                vals.append(self.bind(x.this))
+            else:
+                names.append(f"col{i + 1}")
+                vals.append(self.bind(x))
+        vals = [coerce(v, T.STRING) if v.type == T.NULL else v for v in vals]
+        t = pa.struct([pa.field(nm, v.type) for nm, v in zip(names, vals)])
+        args: list[Expr] = []
+        for nm, v in zip(names, vals):
+            args += [Literal(nm, T.STRING), v]
+        return Call("named_struct", tuple(args), t)
 
     def map_(self, n: exp.Expression) -> Expr:
-        raise err("map constructors are not supported yet", n)
+        if isinstance(n, exp.VarMap):
+            keys = [self.bind(x) for x in n.args["keys"].expressions]
+            vals = [self.bind(x) for x in n.args["values"].expressions]
+        else:
+            raise err("unsupported map constructor", n)
+        args: list[Expr] = []
+        for k, v in zip(keys, vals):
+            args += [k, v]
+        return make_call("map", args, n)
 
     # -- functions
     def builtin(self, n: exp.Func) -> Expr:
@@ -1165,7 +1189,7 @@ class _ExprBinder:
             return self.function("instr", [self.bind(n.this), self.bind(n.args["substr"])], n)
         if isinstance(n, (exp.Concat, exp.ConcatWs)):
             args = [self.bind(a) for a in n.expressions]
-            return self.function("concat" if isinstance(n, exp.Concat) else "concat_ws", args, n)
+            return self.function("concat_ws" if isinstance(n, exp.ConcatWs) else "concat", args, n)
         if isinstance(n, (exp.Greatest, exp.Least)) or name in ("greatest", "least"):
             args = [self.bind(n.this)] + [self.bind(a) for a in n.expressions]
             return self.function(name, args, n)
@@ -1199,6 +1223,14 @@ class _ExprBinder:
             return self.function("unix_timestamp", args, n)
         if isinstance(n, exp.TsOrDsToDate):
             return self.function("to_date", [self.bind(n.this)], n)
+        if isinstance(n, exp.TimeToStr):
+            return self.function("date_format", [self.bind(n.this), self.bind(n.args["format"])], n)
+        if isinstance(n, (exp.TimeStrToTime, exp.StrToTime)) and not n.args.get("format"):
+            return self.cast(self.bind(n.this), T.TIMESTAMP, n)
+        if isinstance(n, exp.ArraySort):
+            return self.function("sort_array", [self.bind(n.this)], n)
+        if isinstance(n, exp.Quantile):
+            return self.aggregate("percentile", n)
         args = []
         for k in n.arg_types:
             v = n.args.get(k)

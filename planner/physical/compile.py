@@ -205,13 +205,10 @@ class Compiler:
         ctx = self.ctx
         match node:
             case ScanExec():
-                splits = node.spec.source.splits(node.spec.arrow_filter)
+                splits = list(node.splits)
                 if not splits:
                     return ctx.parallelize([], 1)
-                # A few large partitions beat many small ones on a small machine: every
-                # partition of a probe side rebuilds broadcast hash tables.
-                par = int(getattr(ctx, "defaultParallelism", 2) or 2)
-                rdd = ctx.parallelize(splits, min(len(splits), 2 * par))
+                rdd = ctx.parallelize(splits, node.partitions)
                 return rdd.mapPartitions(functools.partial(_scan_task, node.spec))
             case ValuesExec():
                 return ctx.parallelize([0], 1).mapPartitions(functools.partial(_values_task, node.table))

@@ -401,6 +401,15 @@ def partial_aggregate(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], table: p
 
 
 def _group(table: pa.Table, keys: tuple[str, ...], req: list[tuple[Any, str, Any]], names: list[str]) -> pa.Table:
+    if not keys and any(fn in ("list", "distinct", "tdigest") for _, fn, _ in req):
+        # these exist only as hash (grouped) kernels: group by a constant
+        t = table.append_column("__g", pa.repeat(pa.scalar(0, pa.int8()), table.num_rows))
+        out = _group(t, ("__g",), req, names)
+        if table.num_rows == 0:
+            out = pa.Table.from_arrays([pa.nulls(1, c.type) for c in out.columns], names=out.column_names)
+            if any(fn in ("list", "distinct") for _, fn, _ in req):
+                pass
+        return out.drop_columns(["__g"])
     if not req and keys:
         out = table.group_by(list(keys), use_threads=False).aggregate([])
         return out.select(list(keys))
@@ -549,7 +558,8 @@ def full_aggregate(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], table: pa.T
             arr[idx] = np.arange(len(idx))
             v = pc.take(g.column(1), pa.array(arr, mask=arr < 0)) if len(lst) else res
         if a.name in ("percentile_approx", "percentile"):
-            v = pc.list_element(v, 0) if pa.types.is_list(v.type) or pa.types.is_large_list(v.type) else v
+            if pa.types.is_list(v.type) or pa.types.is_large_list(v.type) or pa.types.is_fixed_size_list(v.type):
+                v = pc.list_element(v, 0)
         if a.name == "count":
             v = pc.fill_null(v, 0)
         if a.name == "collect_set" and pa.types.is_list(v.type):

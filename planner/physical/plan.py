@@ -33,6 +33,8 @@ class ScanExec:
     table: str
     spec: K.ScanSpec = field(compare=False)
     est_bytes: float = 0.0
+    splits: tuple = field(default=(), compare=False)
+    partitions: int = 1
 
     @property
     def schema(self) -> pa.Schema:
@@ -395,7 +397,12 @@ class Planner:
             arrow_filter = p if arrow_filter is None else (arrow_filter & p)
         spec = K.ScanSpec(source=node.source, fields=node.fields, schema=schema_of(node.columns),
                           arrow_filter=arrow_filter, filters=node.filters, limit=node.limit)
-        return ScanExec(table=node.table, spec=spec, est_bytes=estimate_bytes(node))
+        splits = tuple(node.source.splits(arrow_filter))
+        # A few large partitions beat many small ones on a small machine: every partition
+        # of a probe side rebuilds the broadcast hash tables it joins with.
+        parts = max(1, min(len(splits), 2 * self.config.parallelism))
+        return ScanExec(table=node.table, spec=spec, est_bytes=estimate_bytes(node), splits=splits,
+                        partitions=parts)
 
     # -- joins
     def _join(self, node: L.Join) -> PhysicalPlan:
@@ -441,7 +448,8 @@ class Planner:
                 and lbytes <= self.config.broadcast_threshold:
             # small left, big right: hash the left once, stream the right past it
             strategy, n = "broadcast_left", 1
-        elif rbytes <= self.config.broadcast_threshold or not lk or node.hint == "broadcast" or node.null_aware:
+        elif not lk or node.hint == "broadcast" or node.null_aware or (
+                rbytes <= self.config.broadcast_threshold and self._broadcast_pays(left_l, right_l, left)):
             strategy, n = "broadcast", 1
         else:
             strategy, n = "shuffle", self.config.partitions_for(lbytes + rbytes)
@@ -452,6 +460,13 @@ class Planner:
             exprs = tuple((f.name, ColumnRef(_col_from_field(f))) for f in want if f.name in names)
             out = _add_step(out, K.Step("project", exprs=exprs, schema=want), want)
         return out
+
+    def _broadcast_pays(self, left_l: L.LogicalPlan, right_l: L.LogicalPlan, left: PhysicalPlan) -> bool:
+        """Broadcasting rebuilds the right side's hash table in every left partition;
+        a shuffle moves both sides once. Compare rows touched."""
+        p = num_partitions(left)
+        lrows, rrows = estimate_rows(left_l), estimate_rows(right_l)
+        return rrows * (p - 1) <= lrows + rrows
 
     def _key_columns(self, plan: PhysicalPlan, keys: list[Expr]) -> tuple[PhysicalPlan, tuple[str, ...]]:
         names = []
@@ -563,6 +578,32 @@ class Planner:
             return _add_step(w, K.Step("project", exprs=tuple((f.name, ColumnRef(_col_from_field(f))) for f in want),
                                        schema=want), want)
         return w
+
+
+def num_partitions(node: PhysicalPlan) -> int:
+    match node:
+        case ScanExec():
+            return node.partitions
+        case ValuesExec():
+            return 1
+        case MapExec() | GenerateExec() | LimitExec():
+            return num_partitions(node.input) if not isinstance(node, LimitExec) else 1
+        case HashJoinExec():
+            if node.strategy == "broadcast":
+                return num_partitions(node.left)
+            if node.strategy == "broadcast_left":
+                return 1
+            return node.num_partitions
+        case AggregateExec():
+            return node.num_partitions if node.keys else 1
+        case SortExec():
+            return num_partitions(node.input) if not node.global_ or node.limit is None else 1
+        case UnionExec():
+            return sum(num_partitions(i) for i in node.inputs)
+        case ExchangeExec() | WindowExec():
+            return node.num_partitions
+        case _:
+            assert_never(node)
 
 
 def _struct_key(args: tuple[Expr, ...]) -> Expr:

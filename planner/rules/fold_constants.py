@@ -32,6 +32,8 @@ def _eval_literal(e: Expr) -> Literal | None:
         if len(v) != 1:
             return None
         v = v[0]
+    if pa.types.is_nested(e.type) or pa.types.is_nested(v.type):
+        return None  # literals hold scalars only; nested values stay computed
     if v.type != e.type and e.type != T.NULL:
         try:
             v = v.cast(e.type)

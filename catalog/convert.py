@@ -50,3 +50,13 @@ def _decimal_to_decimal(arr: pa.Array, h: HiveType) -> pa.Array:
         limit = pa.scalar(decimal.Decimal(10) ** (precision - scale), pa.decimal128(38, scale))
         wide = pc.if_else(pc.less(pc.abs(wide), limit), wide, pa.scalar(None, wide.type))
     return wide.cast(target)
+
+
+def partition_text(arr: pa.Array) -> pa.Array:
+    """The directory text of typed partition values, one canonical form per value
+    (so that PARTITION (y='007') and a dynamic 7 land in the same y=7/ directory)."""
+    if pa.types.is_timestamp(arr.type):
+        text = pc.strftime(arr, format="%Y-%m-%d %H:%M:%S")
+        text = pc.replace_substring_regex(text, r"(\.[0-9]*?)0+$", r"\1")
+        return pc.replace_substring_regex(text, r"\.$", "")
+    return arr.cast(pa.string())

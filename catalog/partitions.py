@@ -96,7 +96,7 @@ class PartitionOps:
                     f"Static partition column {c.name} of {t.qualified_name} follows a dynamic one"
                 )
             else:
-                check_partition_value(t, c, v)
+                v = check_partition_value(t, c, v)
             out.append((c.name, v))
         return tuple(out)
 

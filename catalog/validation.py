@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pyarrow as pa
 
+from catalog.convert import partition_text
 from catalog.errors import (
     ColumnError,
     PartitionSpecError,
@@ -63,9 +64,13 @@ def check_columns(t: Table) -> None:
         raise ColumnError(f"Table {t.qualified_name} needs at least one column")
 
 
-def check_partition_value(t: Table, col: Column, value: str) -> None:
+def check_partition_value(t: Table, col: Column, value: str) -> str:
+    """Validate a partition value against its column type; returns its canonical text."""
     parsed = parse_column(pa.array([value]), parse_hive_type(col.type), ("\x01",) * 8, "\x00")
     if parsed.bad.any() or (parsed.array[0].as_py() is None and value != ""):
         raise PartitionSpecError(
             f"Partition value {value!r} of {t.qualified_name}.{col.name} is not a valid {col.type}"
         )
+    if parsed.array[0].as_py() is None:
+        return value
+    return partition_text(parsed.array)[0].as_py()

@@ -37,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
 from catalog import formats
-from catalog.convert import hive_cast
+from catalog.convert import hive_cast, partition_text
 from catalog.errors import WriteError
 from catalog.files import join, resolve, sync
 from catalog.model import DEFAULT_PARTITION, Column, Table, partition_spec_path
@@ -118,8 +118,7 @@ def _partition_strings(table: pa.Table, cols: tuple[Column, ...]) -> list[pa.Arr
     out = []
     for c in cols:
         arr = table.column(c.name).combine_chunks()
-        text = arr.cast(pa.string()) if not pa.types.is_timestamp(arr.type) else pc.strftime(arr, "%Y-%m-%d %H:%M:%S")
-        out.append(pc.fill_null(text, DEFAULT_PARTITION))
+        out.append(pc.fill_null(partition_text(arr), DEFAULT_PARTITION))
     return out
 
 

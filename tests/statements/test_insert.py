@@ -212,3 +212,11 @@ def test_insert_overwrite_directory(session, tmp_path):
     session.execute(f"INSERT OVERWRITE DIRECTORY '{out}' STORED AS PARQUET SELECT a FROM t")
     got = duckdb.connect().execute(f"SELECT * FROM read_parquet('{out}/*.parquet') ORDER BY 1").fetchall()
     assert got == [(1,), (2,)]
+
+
+def test_static_and_dynamic_partition_values_share_one_canonical_directory(session, warehouse):
+    session.execute("CREATE TABLE t (a INT) PARTITIONED BY (y INT, ts TIMESTAMP, ok BOOLEAN)")
+    session.execute("INSERT INTO t PARTITION (y='007', ts='2020-01-01 10:00:00.500', ok='TRUE') VALUES (1)")
+    session.execute("INSERT INTO t PARTITION (y, ts, ok) SELECT 2, 7, CAST('2020-01-01 10:00:00.5' AS TIMESTAMP), true")
+    assert session.rows("SHOW PARTITIONS t") == [("y=7/ts=2020-01-01 10%3A00%3A00.5/ok=true",)]
+    assert sorted(session.rows("SELECT a, y, ok FROM t")) == [(1, 7, True), (2, 7, True)]

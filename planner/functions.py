@@ -475,7 +475,7 @@ def _round(a: Value, d: Value | None = None) -> Value:
         if nd >= 0:
             return a
         return pc.cast(pc.round(pc.cast(a, T.FLOAT64), ndigits=nd, round_mode="half_towards_infinity"), a.type)
-    r = pc.round(a, ndigits=nd, round_mode="half_towards_infinity" if not T.is_floating(a.type) else "half_up")
+    r = pc.round(a, ndigits=nd, round_mode="half_towards_infinity")
     return r
 
 

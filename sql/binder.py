@@ -1198,7 +1198,14 @@ class _ExprBinder:
             return self.function("log", args, n)
         if isinstance(n, exp.Round):
             args = [self.bind(n.this)] + ([self.bind(n.args["decimals"])] if n.args.get("decimals") else [])
-            return self.function("round", args, n)
+            out = self.function("round", args, n)
+            t = args[0].type
+            d = args[1] if len(args) > 1 else Literal(0, T.INT32)
+            if isinstance(out, Call) and T.is_decimal(t) and isinstance(d, Literal) and d.value is not None \
+                    and 0 <= d.value < t.scale:
+                # Spark/Hive: round(decimal(p, s), d) is decimal(p - s + d + 1, d)
+                out = Call(out.name, out.args, T.decimal(t.precision - t.scale + d.value + 1, d.value))
+            return out
         if isinstance(n, exp.TsOrDsAdd):
             a, d = self.bind(n.this), self.bind(n.expression)
             return self.function("date_add", [a, d], n)

@@ -418,3 +418,11 @@ def test_status_tracker_reports_jobs_and_stages(sc):
         assert stage.numTasks == 3
         assert stage.numCompletedTasks == 3
         assert stage.currentAttemptId == 0
+
+
+def test_textfile_of_an_empty_directory_is_empty(sc, tmp_path):
+    d = tmp_path / "empty"
+    d.mkdir()
+    (d / "_SUCCESS").write_text("")
+    assert sc.textFile(str(d)).collect() == []
+    assert sc.wholeTextFiles(str(d)).collect() == []

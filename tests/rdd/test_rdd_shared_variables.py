@@ -157,3 +157,15 @@ def test_broadcast_arrow_table(sc):
     got = sc.parallelize([3, 50, 99], 3).map(lambda k: b.value.column("name")[k].as_py()).collect()
     assert got == ["n3", "n50", "n99"]
     assert b.value.equals(table)
+
+
+def test_accumulator_updates_from_concurrent_tasks_are_not_lost(sc):
+    acc = sc.accumulator(0)
+
+    def hammer(it):
+        for _ in range(50_000):
+            acc.add(1)
+        return iter(())
+
+    sc.parallelize(range(4), 4).mapPartitions(hammer).count()
+    assert acc.value == 200_000

@@ -16,6 +16,7 @@ import pyarrow.fs as pafs
 from catalog.errors import (
     MetastoreLocked,
     TableNotFound,
+    WriteError,
 )
 from catalog.files import delete_dir, join, list_data_files, resolve
 from catalog.metastore import Metastore
@@ -54,11 +55,13 @@ class _CommitInFlight(Exception):
 class PendingWrite:
     """A write between ``Catalog.start_write`` and ``commit``/``abort``."""
 
-    def __init__(self, catalog: Catalog, spec: WriteSpec, overwrite: bool, create: Table | None = None) -> None:
+    def __init__(self, catalog: Catalog, spec: WriteSpec, overwrite: bool, create: Table | None = None,
+                 max_partitions: int | None = None) -> None:
         self.catalog = catalog
         self.spec = spec
         self.overwrite = overwrite
         self.create = create  # CTAS: register this table at the commit point
+        self.max_partitions = max_partitions
         self._done = False
 
     def run_task(self, index: int, batches: Iterable[pa.RecordBatch]) -> list[WrittenFile]:
@@ -132,6 +135,11 @@ class PendingWrite:
             affected: dict[str, tuple[tuple[str, str | None], ...]] = {}
             for f in files:
                 affected[f.rel_dir] = f.partition
+            if self.max_partitions is not None and len(affected) > self.max_partitions:
+                raise WriteError(
+                    f"Write into {t.qualified_name} would touch {len(affected)} partitions, more than "
+                    f"hive.exec.max.dynamic.partitions={self.max_partitions}; nothing was written"
+                )
             if t.partition_columns and len(spec.static_partition) == len(t.partition_columns):
                 vals = tuple(spec.static_partition)
                 affected.setdefault(partition_spec_path(vals), vals)

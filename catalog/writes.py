@@ -55,12 +55,14 @@ class WriteOps:
 
     def start_write(
         self, db: str, name: str, *, overwrite: bool = False, partition: PartitionSpec = (),
-        max_rows_per_file: int | None = None,
+        max_rows_per_file: int | None = None, max_partitions: int | None = None,
     ) -> PendingWrite:
         """Begin an atomic write: journal it and pick a staging directory.
 
         ``partition`` may give every partition column a value (static), or leave trailing
         ones ``None`` (dynamic: taken from the last columns of the input batches).
+        ``max_partitions`` (Hive's ``hive.exec.max.dynamic.partitions``) fails a write
+        that would create more partitions, before anything becomes visible.
         """
         t = self._require_table(db, name)
         spec = self.check_partition_spec(t, partition, full=False, allow_dynamic=True)
@@ -83,11 +85,11 @@ class WriteOps:
             table=t, write_id=write_id, staging=staging, static_partition=static,  # type: ignore[arg-type]
             max_rows_per_file=max_rows_per_file or int(t.props.get("lamna.max.rows.per.file", 1_000_000)),
         )
-        return PendingWrite(self, ws, overwrite)
+        return PendingWrite(self, ws, overwrite, max_partitions=max_partitions)
 
     def write(
         self, db: str, name: str, data: Any, *, overwrite: bool = False, partition: PartitionSpec = (),
-        max_rows_per_file: int | None = None,
+        max_rows_per_file: int | None = None, max_partitions: int | None = None,
     ) -> WriteResult:
         """Write ``data`` (an RDD of RecordBatch, or an iterable of batches/tables) atomically.
 
@@ -95,7 +97,7 @@ class WriteOps:
         parallel; an iterable by one task in this thread.
         """
         pending = self.start_write(db, name, overwrite=overwrite, partition=partition,
-                                   max_rows_per_file=max_rows_per_file)
+                                   max_rows_per_file=max_rows_per_file, max_partitions=max_partitions)
         try:
             if hasattr(data, "mapPartitionsWithIndex"):
                 results = data.mapPartitionsWithIndex(functools.partial(partition_task, pending.spec)).collect()

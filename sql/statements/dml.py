@@ -166,7 +166,7 @@ def insert(ctx: Ctx, node: exp.Insert) -> StatementResult:
     data = _source_data(ctx, target, query)
     with located(target.pos):
         result = ctx.catalog.write(target.table.db, target.table.name, data, overwrite=target.overwrite,
-                                   partition=target.spec)
+                                   partition=target.spec, max_partitions=_max_partitions(ctx))
     return StatementResult(rowcount=result.rows)
 
 
@@ -210,7 +210,8 @@ def multi_insert(ctx: Ctx, node: exp.MultitableInserts) -> StatementResult:
             data = _source_data(ctx, target, query)
             with located(target.pos):
                 pending = ctx.catalog.start_write(target.table.db, target.table.name,
-                                                  overwrite=target.overwrite, partition=target.spec)
+                                                  overwrite=target.overwrite, partition=target.spec,
+                                                  max_partitions=_max_partitions(ctx))
                 staged.append((target, pending, _run_tasks(pending, data)))
     except BaseException:
         for _, pending, _ in staged:
@@ -226,6 +227,16 @@ def multi_insert(ctx: Ctx, node: exp.MultitableInserts) -> StatementResult:
                     later.abort()
                 raise
     return StatementResult(rowcount=total)
+
+
+def _max_partitions(ctx: Ctx) -> int | None:
+    """Hive's guard against a runaway dynamic-partition insert (default 1000; 0 = off)."""
+    text = ctx.setting("hive.exec.max.dynamic.partitions", "1000").strip()
+    try:
+        n = int(text)
+    except ValueError:
+        raise StatementError(f"hive.exec.max.dynamic.partitions must be a number, not {text!r}", 1, 1) from None
+    return n if n > 0 else None
 
 
 def _run_tasks(pending: catalog.PendingWrite, data: Any) -> list[Any]:

@@ -220,3 +220,15 @@ def test_static_and_dynamic_partition_values_share_one_canonical_directory(sessi
     session.execute("INSERT INTO t PARTITION (y, ts, ok) SELECT 2, 7, CAST('2020-01-01 10:00:00.5' AS TIMESTAMP), true")
     assert session.rows("SHOW PARTITIONS t") == [("y=7/ts=2020-01-01 10%3A00%3A00.5/ok=true",)]
     assert sorted(session.rows("SELECT a, y, ok FROM t")) == [(1, 7, True), (2, 7, True)]
+
+
+def test_max_dynamic_partitions_guard(session, warehouse):
+    session.execute("CREATE TABLE t (a INT) PARTITIONED BY (k INT)")
+    session.execute("SET hive.exec.max.dynamic.partitions=3")
+    with pytest.raises(StatementError, match="would touch 5 partitions, more than hive.exec.max.dynamic.partitions=3"):
+        session.execute("INSERT INTO t PARTITION (k) VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5)")
+    assert session.rows("SHOW PARTITIONS t") == []
+    assert [n for n in os.listdir(os.path.join(warehouse, "default.db", "t")) if not n.startswith(".lamna-trash")] == []
+    session.execute("SET hive.exec.max.dynamic.partitions=0")
+    session.execute("INSERT INTO t PARTITION (k) VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5)")
+    assert len(session.rows("SHOW PARTITIONS t")) == 5

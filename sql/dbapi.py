@@ -99,7 +99,7 @@ def bind_parameters(sql: str, params: Sequence[Any] | Mapping[str, Any] | None) 
             j = i + 1
             while j < n and sql[j] != ch:
                 j += 2 if sql[j] == "\\" else 1
-            out.append(sql[i:j + 1])
+            out.append(sql[i:j + 1].replace("%%", "%"))  # %% is a literal % everywhere
             i = j + 1
             continue
         if ch == "-" and sql.startswith("--", i):

@@ -213,8 +213,9 @@ class Compiler:
             case ValuesExec():
                 return ctx.parallelize([0], 1).mapPartitions(functools.partial(_values_task, node.table))
             case MapExec():
-                return self.compile(node.input).mapPartitions(functools.partial(_map_task, node.steps),
-                                                              preservesPartitioning=_keeps_keys(node))
+                child = self.compile(node.input)
+                return child.mapPartitions(functools.partial(_map_task, node.steps),
+                                           preservesPartitioning=_keeps_keys(node, child.partitioner))
             case HashJoinExec():
                 return self._join(node)
             case AggregateExec():
@@ -297,17 +298,14 @@ class Compiler:
         rdd = self.compile(node.input)
         in_schema = node.input.schema
         keys = node.keys
-        from rdd.columnar import BatchHashPartitioner
-        already = keys and isinstance(rdd.partitioner, BatchHashPartitioner) and \
-            set(rdd.partitioner.keys) <= set(keys)
-        single = rdd.getNumPartitions() == 1
-        if node.partial and not already and not single:
+        exchange = node.exchange and rdd.getNumPartitions() > 1
+        if node.partial and exchange:
             rdd = rdd.mapPartitions(functools.partial(_partial_agg_task, keys, node.aggs, in_schema))
             rdd = self._exchange(rdd, keys, node.num_partitions)
             pschema = K.partial_aggregate(keys, node.aggs, in_schema.empty_table()).schema
             return rdd.mapPartitions(functools.partial(_final_agg_task, keys, node.aggs, pschema, node.out_schema),
                                      preservesPartitioning=True)
-        if not already and not single:
+        if exchange:
             rdd = self._exchange(rdd, keys, node.num_partitions)
         return rdd.mapPartitions(functools.partial(_full_agg_task, keys, node.aggs, in_schema, node.out_schema),
                                  preservesPartitioning=True)
@@ -343,14 +341,15 @@ class Compiler:
         return rdd.mapPartitions(functools.partial(_sort_task, node.keys, schema, None))
 
 
-def _keeps_keys(node: MapExec) -> bool:
-    """A projection keeps the partitioning if every column it outputs passes through by key."""
+def _keeps_keys(node: MapExec, partitioner: Any) -> bool:
+    """Rows never move between partitions in a MapExec; the partitioning still holds if
+    every key column it was built on passes through unchanged."""
     from planner.expressions import ColumnRef
+    keys = getattr(partitioner, "keys", None)
+    if partitioner is None or not isinstance(keys, tuple):
+        return False
+    live = set(keys)
     for s in node.steps:
         if s.kind == "project":
-            for k, e in s.exprs:
-                if not (isinstance(e, ColumnRef) and e.column.key == k):
-                    # computed columns are fine; renamed ones are not
-                    if isinstance(e, ColumnRef):
-                        return False
-    return True
+            live = {k for k, e in s.exprs if isinstance(e, ColumnRef) and e.column.key == k and k in live}
+    return live == set(keys) and all(isinstance(k, str) for k in keys)

@@ -120,7 +120,7 @@ class HashJoinExec:
         out = f"{name} {s.kind}{' null-aware' if s.null_aware else ''} on [{keys}]"
         if s.residual is not None:
             out += f" residual={s.residual}"
-        if self.strategy == "shuffle":
+        if self.strategy in ("shuffle", "copartitioned"):
             out += f" partitions={self.num_partitions}"
         return out
 
@@ -144,7 +144,7 @@ class AggregateExec:
         return (self.input,)
 
     def explain_line(self) -> str:
-        mode = "partial+final" if self.partial else "complete"
+        mode = "partial+final" if self.partial and self.exchange else "complete"
         ex = f" exchange=hash({', '.join(self.keys) or 'single'}, {self.num_partitions})" if self.exchange else " no-exchange"
         return f"HashAggregateExec {mode}{ex} {self.text}"
 
@@ -453,6 +453,10 @@ class Planner:
             strategy, n = "broadcast", 1
         else:
             strategy, n = "shuffle", self.config.partitions_for(lbytes + rbytes)
+        if strategy == "shuffle" and lk:
+            lp, rp = output_partitioning(left), output_partitioning(right)
+            if lp is not None and rp is not None and lp[0] == lk and rp[0] == rk and lp[1] == rp[1]:
+                strategy, n = "copartitioned", lp[1]
         out: PhysicalPlan = HashJoinExec(left=left, right=right, spec=spec, strategy=strategy, num_partitions=n)
         want = schema_of(node.schema)
         if not out.schema.equals(want):
@@ -520,8 +524,12 @@ class Planner:
         partial = self.config.map_aggr and K.can_partial(aggs_t)
         n = 1 if not keys else self.config.partitions_for(estimate_bytes(node.input) * (0.25 if partial else 1.0))
         text = f"keys=[{', '.join(str(c) for c, _ in node.keys)}] aggs=[{', '.join(f'{a} AS {c}' for c, a in node.aggregates)}]"
+        inp = output_partitioning(inner)
+        exchange = bool(keys) and num_partitions(inner) > 1 and not (inp is not None and set(inp[0]) <= set(keys))
+        if not exchange and inp is not None and keys:
+            n = inp[1]
         return AggregateExec(input=inner, keys=tuple(keys), aggs=aggs_t, out_schema=out, partial=partial,
-                             num_partitions=n, text=text)
+                             num_partitions=n, exchange=exchange or (not keys and num_partitions(inner) > 1), text=text)
 
     def _grouping_sets(self, node: L.Aggregate) -> PhysicalPlan:
         assert node.grouping_sets is not None and node.grouping_id is not None
@@ -580,6 +588,32 @@ class Planner:
         return w
 
 
+def output_partitioning(node: PhysicalPlan) -> tuple[tuple[str, ...], int] | None:
+    """The hash partitioning (key columns, count) of a node's output, as compiled."""
+    match node:
+        case AggregateExec():
+            if node.keys and node.exchange:
+                return node.keys, node.num_partitions
+            return output_partitioning(node.input) if node.keys else None
+        case ExchangeExec():
+            return node.keys, node.num_partitions
+        case MapExec():
+            inner = output_partitioning(node.input)
+            if inner is None:
+                return None
+            live = set(inner[0])
+            for s in node.steps:
+                if s.kind == "project":
+                    live = {k for k, e in s.exprs if isinstance(e, ColumnRef) and e.column.key == k and k in live}
+            return inner if live == set(inner[0]) else None
+        case SortExec() if not node.global_:
+            return output_partitioning(node.input)
+        case WindowExec() if node.partition_keys:
+            return node.partition_keys, node.num_partitions
+        case _:
+            return None
+
+
 def num_partitions(node: PhysicalPlan) -> int:
     match node:
         case ScanExec():
@@ -595,7 +629,9 @@ def num_partitions(node: PhysicalPlan) -> int:
                 return 1
             return node.num_partitions
         case AggregateExec():
-            return node.num_partitions if node.keys else 1
+            if not node.keys:
+                return 1
+            return node.num_partitions if node.exchange else num_partitions(node.input)
         case SortExec():
             return num_partitions(node.input) if not node.global_ or node.limit is None else 1
         case UnionExec():

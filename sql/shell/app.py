@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         "runs -e/-f/standard input as a script otherwise.")
     where = p.add_argument_group("engine")
     where.add_argument("--warehouse", metavar="DIR",
-                       help="warehouse directory of the embedded engine (default $LAMNA_WAREHOUSE or ./lamna-warehouse)")
+                       help="warehouse of the embedded engine (default $LAMNA_WAREHOUSE or ./lamna-warehouse)")
     where.add_argument("--connect", metavar="URL", help="run against a `lamna serve`: postgresql://user@host:port/db")
     where.add_argument("--database", metavar="NAME", help="start in database NAME (USE NAME)")
     where.add_argument("--master", metavar="MASTER", help="RDD master of the embedded engine, e.g. local[4]")
@@ -117,7 +117,15 @@ def run(argv: list[str]) -> int:
         for path in args.init:
             runner.run_file(path)
         if interactive:
-            from sql.shell.repl import repl
+            try:
+                import prompt_toolkit  # noqa: F401
+                import pygments  # noqa: F401
+
+                from sql.shell.repl import repl
+            except ImportError as ex:  # prompt_toolkit/pygments are the `shell` extra
+                print(f"lamna: the interactive shell needs {ex.name}: pip install 'lamna[shell]' "
+                      "(scripts run without it: -e, -f or standard input)", file=sys.stderr)
+                return EXIT_USAGE
 
             if args.connect:  # a wrong URL should fail now, not at the first statement
                 try:

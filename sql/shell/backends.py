@@ -226,7 +226,10 @@ class RemoteBackend(Backend):
 
     def __init__(self, url: str, ask_password: Callable[[], str] | None = None) -> None:
         super().__init__()
-        import psycopg
+        try:
+            import psycopg
+        except ImportError:
+            raise RuntimeError("--connect needs psycopg: pip install 'psycopg[binary]'") from None
 
         # autocommit: the engine commits every statement; no prepared statements, so the
         # simple query protocol carries the text exactly as the user typed it.

@@ -181,7 +181,8 @@ def _unset(runner: Runner, arg: str) -> None:
 
 COMMANDS: dict[str, Callable[[Runner, str], None]] = {
     "q": _quit, "quit": _quit, "?": _help, "h": _help, "help": _help,
-    "dt": _list_tables, "dt+": _list_tables, "d": _describe, "d+": _describe_formatted, "l": _databases, "c": _use, "connect": _use,
+    "dt": _list_tables, "dt+": _list_tables, "d": _describe, "d+": _describe_formatted,
+    "l": _databases, "c": _use, "connect": _use,
     "format": _format, "x": _expanded, "timing": _timing, "header": _header, "types": _types,
     "o": _output, "out": _output, "i": _include, "include": _include, "set": _set, "unset": _unset,
 }

@@ -9,7 +9,7 @@ hostile length or timeout while a message is half-read closes this connection on
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -17,7 +17,7 @@ import secrets
 import ssl
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from server import protocol as M
@@ -26,6 +26,7 @@ from server.errors import (ADMIN_SHUTDOWN, INTERNAL, INVALID_AUTHORIZATION, INVA
 from server.scram import MECHANISM, ScramError, ScramExchange
 from server.session import Portal, Session
 from server.statements import split_statements
+from server.worker import Worker
 
 if TYPE_CHECKING:
     from server.server import Server
@@ -54,7 +55,7 @@ class ClientConnection:
         self.user = "?"
         self.peer = writer.get_extra_info("peername")
         self._out: list[bytes] = []
-        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        self._worker: Worker | None = None
         self._skip_to_sync = False
 
     # ---------------------------------------------------------------- I/O
@@ -65,8 +66,11 @@ class ClientConnection:
         if self._out:
             data = b"".join(self._out)
             self._out = []
-            self.writer.write(data)
-            await self.writer.drain()
+            try:
+                self.writer.write(data)
+                await self.writer.drain()
+            except (ConnectionError, OSError):
+                raise Closed("client went away") from None
 
     async def _read_exact(self, n: int, timeout: float | None) -> bytes:
         try:
@@ -96,8 +100,8 @@ class ClientConnection:
         return M.decode_message(kind, body)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        assert self._executor is not None
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        assert self._worker is not None
+        return await self._worker.run(fn, *args)
 
     # ---------------------------------------------------------------- lifecycle
     async def serve(self) -> None:
@@ -142,10 +146,10 @@ class ClientConnection:
         session = self.session
         if session is not None:
             session.cancel("connection closed")
-        if self._executor is not None:
+        if self._worker is not None:
             if session is not None:
-                self._executor.submit(session.close)
-            self._executor.shutdown(wait=False)
+                self._worker.submit(session.close)
+            self._worker.stop()
         try:
             self.writer.close()
         except Exception:
@@ -182,7 +186,7 @@ class ClientConnection:
         database = packet.params.get("database") or user
         if not self.server.admit(self):
             raise PgError(TOO_MANY_CONNECTIONS, "sorry, too many clients already")
-        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"lamna-conn-{self.pid}")
+        self._worker = Worker(f"lamna-conn-{self.pid}")
         try:
             self.session = await self.run_blocking(
                 lambda: Session(self.server.engine, user, database, self.pid, self.key, dict(packet.params)))
@@ -297,29 +301,45 @@ class ClientConnection:
     def _status(self) -> str:
         return self.session.status if self.session is not None else "I"
 
-    async def _guarded(self, fn: Callable[..., T], *args: Any, text: str = "") -> T:
-        """Run a session call on the worker thread under the server's query cap and the
-        session's statement timeout."""
+    @contextlib.asynccontextmanager
+    async def _statement(self) -> AsyncIterator[None]:
+        """One client statement: a query slot (the server's cap), one job group and cancel
+        flag, and the session's statement timeout over all of it."""
         assert self.session is not None
         session = self.session
         async with self.server.query_slots:
+            session.new_statement()
             timeout = session.statement_timeout_s()
             timer = None
             if timeout > 0:
                 timer = asyncio.get_running_loop().call_later(timeout, session.cancel, "statement timeout")
+            watcher = asyncio.create_task(self._watch_disconnect())
             try:
-                return await self.run_blocking(self._in_statement, fn, *args)
+                yield
             finally:
+                watcher.cancel()
                 if timer is not None:
                     timer.cancel()
+                session.end_statement()
 
-    def _in_statement(self, fn: Callable[..., T], *args: Any) -> T:
+    async def _watch_disconnect(self) -> None:
+        """A client that hangs up mid-query frees its tasks: EOF on the socket cancels."""
+        while not self.reader.at_eof():
+            await asyncio.sleep(0.25)
         assert self.session is not None
-        self.session.begin_statement()
+        self.session.cancel("client disconnect")
+
+    async def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a session call on the worker thread, inside the current job group."""
+        return await self.run_blocking(self._in_call, fn, *args)
+
+    def _in_call(self, fn: Callable[..., T], *args: Any) -> T:
+        assert self.session is not None
+        self.session.enter_call()
         try:
             return fn(*args)
         finally:
-            self.session.end_statement()
+            self.session.exit_call()
 
     def _error(self, ex: PgError, offset: int = 0) -> None:
         assert self.session is not None
@@ -341,16 +361,17 @@ class ClientConnection:
             started = time.monotonic()
             try:
                 portal = Portal("", _classify(text), (), text)
-                result = await self._guarded(self.session.start, portal)
-                self._announce_settings()
-                if result.columns is not None:
-                    if result.copy:
-                        self.send(M.copy_out_response(len(result.columns)))
-                    else:
-                        self.send(M.row_description(portal.fields()))
-                    await self._stream(portal, 0)
-                    if result.copy:
-                        self.send(M.copy_done())
+                async with self._statement():
+                    result = await self._guarded(self.session.start, portal)
+                    self._announce_settings()
+                    if result.columns is not None:
+                        if result.copy:
+                            self.send(M.copy_out_response(len(result.columns)))
+                        else:
+                            self.send(M.row_description(portal.fields()))
+                        await self._stream(portal, 0)
+                        if result.copy:
+                            self.send(M.copy_done())
                 self.send(M.command_complete(_tag(portal)))
                 self._log_statement(text, started, "ok", portal.sent)
             except PgError as ex:
@@ -456,20 +477,21 @@ class ClientConnection:
         fresh = portal.result is None
         try:
             assert self.session is not None
-            result = await self._guarded(self.session.start, portal)
-            self._announce_settings()
-            if result.columns is None:
-                self.send(M.command_complete(_tag(portal)))
-            else:
-                if result.copy:
-                    self.send(M.copy_out_response(len(result.columns)))
-                done = await self._stream(portal, max_rows)
-                if result.copy:
-                    self.send(M.copy_done())
-                if done:
+            async with self._statement():
+                result = await self._guarded(self.session.start, portal)
+                self._announce_settings()
+                if result.columns is None:
                     self.send(M.command_complete(_tag(portal)))
                 else:
-                    self.send(M.portal_suspended())
+                    if result.copy:
+                        self.send(M.copy_out_response(len(result.columns)))
+                    done = await self._stream(portal, max_rows)
+                    if result.copy:
+                        self.send(M.copy_done())
+                    if done:
+                        self.send(M.command_complete(_tag(portal)))
+                    else:
+                        self.send(M.portal_suspended())
             if fresh:
                 self._log_statement(portal.sql_text, started, "ok", portal.sent)
         except PgError as ex:

@@ -85,6 +85,8 @@ def from_engine(ex: BaseException, text: str | None) -> PgError:
         message = bare
     position = _position(text, line, column) if text is not None else None
     low = message.lower()
+    if type(ex).__name__ in ("JobCancelled", "TaskKilled") or "cancelled" in low and "job" in low:
+        return PgError(QUERY_CANCELED, "canceling statement due to user request")
     if isinstance(ex, sql.ParseError) or low.startswith("syntax error"):
         code = SYNTAX_ERROR
     elif "not found" in low and ("table" in low or "view" in low):

@@ -196,23 +196,35 @@ class Session:
         self._cancel_reason = ""
         self._group: str | None = None
         self._running = threading.Event()
+        self._active = False
         self._seq = 0
 
     # ---------------------------------------------------------------- cancellation
-    def begin_statement(self) -> None:
-        """Called on the worker thread before each message that may run jobs."""
+    def new_statement(self) -> None:
+        """A client statement starts (a simple-query statement or an Execute): one job
+        group and one cancel flag for all the calls that serve it."""
         self._seq += 1
         self._group = f"lamna-{self.pid}-{self._seq}"
         self._cancel.clear()
+        self._active = True
+
+    def end_statement(self) -> None:
+        self._active = False
+
+    def enter_call(self) -> None:
+        """On the worker thread, before a call that may run jobs."""
+        if self._group is None:
+            self.new_statement()
+        assert self._group is not None
         self._running.set()
         E.set_job_group(self.conn, self._group, f"session {self.pid}")
 
-    def end_statement(self) -> None:
+    def exit_call(self) -> None:
         self._running.clear()
 
     def cancel(self, reason: str = "user request") -> None:
         """From any thread: stop the running statement's jobs (tasks included), now."""
-        if not self._running.is_set():
+        if not self._active:
             return
         self._cancel_reason = reason
         self._cancel.set()
@@ -228,7 +240,7 @@ class Session:
                 E.cancel_job_group(self.conn, group)
             except Exception:
                 log.debug("cancelling job group %s", group, exc_info=True)
-            if not self._running.is_set() or self._group != group:
+            if not self._active or self._group != group:
                 return
             time.sleep(0.05)
 
@@ -384,6 +396,9 @@ class Session:
             rows = sorted(self.settings.items())
             table = pa.table({"name": [k for k, _ in rows], "setting": [v for _, v in rows]})
             return _table_result("SHOW", table)
+        if name not in self.settings and "." in name:
+            result = self._engine(f"SET {name}")  # the engine's own setting: Hive's `SET key` shows it
+            return result
         if name not in self.settings:
             raise PgError("42704", f'unrecognized configuration parameter "{name}"')
         return _table_result("SHOW", pa.table({name: [self.settings[name]]}))

@@ -68,7 +68,7 @@ class EngineSql:
 
 Command = Transaction | SetVariable | ShowVariable | Declare | Fetch | CloseCursor | CopyOut | NoOp | EngineSql
 
-_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\"[^\"]*\"|\S")
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|\"[^\"]*\"|\S")
 _PG_SHOW_ALIASES = {"transaction isolation level": "transaction_isolation", "time zone": "timezone"}
 
 #: SET forms that are Hive/Lamna settings go to the engine: ``SET a.b=c`` or bare ``SET``.
@@ -109,7 +109,7 @@ def classify(text: str) -> Command:
                                                                "tblproperties", "table"):
         name = body[4:].strip().lower()
         name = _PG_SHOW_ALIASES.get(name, name)
-        if "." not in name:
+        if re.fullmatch(r'"[^"]+"|[\w.]+', name):
             return ShowVariable(_ident(name) if name.startswith('"') else name)
     if first == "declare":
         return _declare(body)

@@ -75,11 +75,23 @@ def seed_warehouse(warehouse: str) -> None:
                     + " UNION ALL ".join(f"SELECT {i} AS id" for i in range(1, 51)) + ") s")
 
 
+_TEMPLATE: list[Path] = []
+
+
+def seeded_warehouse(tmp: Path) -> str:
+    """One seeded warehouse per test session, shared by every server the tests start
+    (the catalog is safe across processes; the tests only read it)."""
+    if not _TEMPLATE:
+        template = tmp.parent / "seeded-warehouse"
+        if not template.exists():
+            seed_warehouse(str(template))
+        _TEMPLATE.append(template)
+    return str(_TEMPLATE[0])
+
+
 def start_server(tmp: Path, *extra: str, seed: bool = True, wait: bool = True) -> ServerInfo:
-    warehouse = str(tmp / "warehouse")
+    warehouse = seeded_warehouse(tmp) if seed else str(tmp / "warehouse")
     users = tmp / "users.json"
-    if seed and not os.path.exists(warehouse):
-        seed_warehouse(warehouse)
     if not users.exists():
         subprocess.run([sys.executable, "-m", "server.main", "user", "add", USER, "--users", str(users),
                         "--password-stdin", "--md5"], input=PASSWORD.encode() + b"\n", check=True, cwd=ROOT,

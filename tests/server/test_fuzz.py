@@ -125,10 +125,13 @@ def test_random_messages_after_login(trust_server: ServerInfo) -> None:
     kinds = [b"Q", b"P", b"B", b"D", b"E", b"C", b"S", b"H", b"d", b"f", b"c", b"p", b"Z", b"\x00", b"?"]
     for _ in range(60):
         s = _logged_in(trust_server)
-        for _ in range(rng.randrange(1, 5)):
-            body = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 40)))
-            s.sendall(_msg(rng.choice(kinds), body))
-        s.sendall(_msg(b"S", b""))
+        try:
+            for _ in range(rng.randrange(1, 5)):
+                body = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 40)))
+                s.sendall(_msg(rng.choice(kinds), body))
+            s.sendall(_msg(b"S", b""))
+        except OSError:
+            pass  # the server already closed this connection: that is the point
         _read_until_closed_or_ready(s)
         s.close()
     _healthy(trust_server)
@@ -169,7 +172,10 @@ def test_others_keep_working_during_fuzzing(trust_server: ServerInfo) -> None:
     rng = random.Random(3)
     for i in range(10):
         bad = _logged_in(trust_server)
-        bad.sendall(bytes(rng.randrange(256) for _ in range(64)))
+        try:
+            bad.sendall(bytes(rng.randrange(256) for _ in range(64)))
+        except OSError:
+            pass
         bad.close()
         good.sendall(_msg(b"Q", f"SELECT {i}\0".encode()))
         assert b"SELECT 1" in _read_until_closed_or_ready(good)

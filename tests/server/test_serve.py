@@ -17,6 +17,7 @@ import pytest
 
 from tests.server.conftest import PASSWORD, ROOT, USER, ServerInfo, need, need_module, start_server, stop_server
 from tests.server.test_psql import psql
+from tests.server.test_psycopg import SLOW_QUERY
 
 
 def test_refuses_to_start_without_authentication(tmp_path: Path) -> None:
@@ -107,7 +108,7 @@ def test_sigterm_stops_cleanly_and_tells_clients(tmp_path: Path) -> None:
     def long_query() -> None:
         try:
             with psycopg.connect(info.dsn(), autocommit=True) as c:  # type: ignore[attr-defined]
-                c.execute("SELECT count(*) FROM numbers a, numbers b, numbers c, numbers d, numbers e")
+                c.execute(SLOW_QUERY)
         except BaseException as ex:  # expected: the server goes away
             errors.append(ex)
 

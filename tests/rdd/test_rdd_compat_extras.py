@@ -19,7 +19,7 @@ def test_text_file_and_save_accept_file_uris(sc, tmp_path):
     assert sc.textFile("file://" + str(src)).collect() == ["u1", "u2"]
     out = tmp_path / "out"
     sc.parallelize(["a", "b"], 2).saveAsTextFile("file://" + str(out))
-    assert sc.textFile(str(out)).collect() == ["a", "b"]
+    assert sorted(sc.textFile(str(out)).collect()) == ["a", "b"]
 
 
 def test_text_file_lone_cr_is_a_line_break_like_hadoop(thread_sc, tmp_path):

@@ -16,6 +16,14 @@ def _part_files(path):
     return sorted(f for f in os.listdir(path) if f.startswith("part-"))
 
 
+def _read_back(ctx, out):
+    """Lines of the part files in part order (textFile of a directory does not promise
+    file order in PySpark), after checking textFile(dir) yields the same multiset."""
+    in_order = [line for part in _part_files(out) for line in ctx.textFile(os.path.join(out, part)).collect()]
+    assert sorted(ctx.textFile(out).collect()) == sorted(in_order)
+    return in_order
+
+
 def test_save_as_text_file_round_trip(sc, tmp_path):
     data = ["alpha", "", "ü€🙂", 42, None, 3.5, ("t", 1)]
     out = str(tmp_path / "out")
@@ -24,7 +32,7 @@ def test_save_as_text_file_round_trip(sc, tmp_path):
     assert parts == ["part-00000", "part-00001", "part-00002"]
     per_part = [open(os.path.join(out, p), encoding="utf-8").read() for p in parts]
     assert "".join(per_part) == "".join(f"{x}\n" for x in data)
-    assert sc.textFile(out).collect() == [str(x) for x in data]
+    assert _read_back(sc, out) == [str(x) for x in data]
     assert not [f for f in os.listdir(out) if not (f.startswith("part-") or f.startswith("_") or f.startswith("."))]
 
 
@@ -32,7 +40,7 @@ def test_save_empty_partitions(sc, tmp_path):
     out = str(tmp_path / "sparse")
     sc.parallelize([1, 2], 4).saveAsTextFile(out)
     assert len(_part_files(out)) == 4
-    assert sc.textFile(out).collect() == ["1", "2"]
+    assert _read_back(sc, out) == ["1", "2"]
 
 
 def test_save_as_text_file_refuses_existing_output(sc, tmp_path):
@@ -57,7 +65,7 @@ def test_save_as_text_file_gzip_codec(sc, tmp_path):
         with gzip.open(os.path.join(out, p), "rt") as f:
             lines.extend(f.read().splitlines())
     assert lines == data
-    assert sc.textFile(out).collect() == data
+    assert _read_back(sc, out) == data
 
 
 def test_failed_job_leaves_no_output(sc, tmp_path):
@@ -91,7 +99,7 @@ def test_retried_task_writes_its_part_file_once(sc, tmp_path):
 
     sc.parallelize(range(30), 3).mapPartitionsWithIndex(flaky).saveAsTextFile(out)
     assert _part_files(out) == ["part-00000", "part-00001", "part-00002"]
-    assert sc.textFile(out).collect() == [str(i) for i in range(30)]
+    assert _read_back(sc, out) == [str(i) for i in range(30)]
 
 
 def test_pickle_file_round_trip(sc, tmp_path):
@@ -130,7 +138,7 @@ def test_failed_attempt_leaves_no_partial_file_in_output(sc, tmp_path):
             yield x
 
     sc.parallelize(range(40), 2).mapPartitionsWithIndex(fail_midway).saveAsTextFile(out)
-    assert sc.textFile(out).collect() == [str(i) for i in range(40)]
+    assert _read_back(sc, out) == [str(i) for i in range(40)]
     assert not _only_committed_files(out), _only_committed_files(out)
 
 
@@ -146,5 +154,5 @@ def test_worker_dying_while_writing_leaves_no_partial_file(make_context, tmp_pat
             yield "row-%d" % x
 
     ctx.parallelize(range(400), 2).mapPartitionsWithIndex(die_midway).saveAsTextFile(out)
-    assert ctx.textFile(out).collect() == ["row-%d" % i for i in range(400)]
+    assert _read_back(ctx, out) == ["row-%d" % i for i in range(400)]
     assert not _only_committed_files(out), _only_committed_files(out)

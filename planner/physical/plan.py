@@ -444,7 +444,7 @@ class Planner:
             strategy, n = "shuffle", 1
         elif kind == "full":
             strategy, n = "shuffle", self.config.partitions_for(lbytes + rbytes)
-        elif kind in ("semi", "anti") and lk and not node.null_aware and rbytes > self.config.broadcast_threshold \
+        elif kind in ("semi", "anti") and lk and not node.null_aware and lbytes < rbytes \
                 and lbytes <= self.config.broadcast_threshold:
             # small left, big right: hash the left once, stream the right past it
             strategy, n = "broadcast_left", 1

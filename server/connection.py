@@ -313,14 +313,29 @@ class ClientConnection:
             timer = None
             if timeout > 0:
                 timer = asyncio.get_running_loop().call_later(timeout, session.cancel, "statement timeout")
-            watcher = asyncio.create_task(self._watch_disconnect())
+            watchers = [asyncio.create_task(self._watch_disconnect())]
+            if session.wants_progress():
+                watchers.append(asyncio.create_task(self._report_progress()))
             try:
                 yield
             finally:
-                watcher.cancel()
+                for w in watchers:
+                    w.cancel()
                 if timer is not None:
                     timer.cancel()
                 session.end_statement()
+
+    async def _report_progress(self) -> None:
+        """NoticeResponse lines as stages advance, while the statement runs."""
+        assert self.session is not None
+        seen: set[str] = set()
+        while True:
+            await asyncio.sleep(0.3)
+            for line in self.session.progress_lines():
+                if line not in seen:
+                    seen.add(line)
+                    self.send(M.notice_response(line, severity="INFO"))
+            await self.flush()
 
     async def _watch_disconnect(self) -> None:
         """A client that hangs up mid-query frees its tasks: EOF on the socket cancels."""

@@ -109,3 +109,21 @@ def set_job_group(conn: sql.Connection, group: str, description: str) -> None:
 
 def cancel_job_group(conn: sql.Connection, group: str) -> None:
     conn.session.rdd_context.cancelJobGroup(group)
+
+
+def progress(conn: sql.Connection, group: str) -> list[str]:
+    """One line per stage of the group's jobs: name, completed/total tasks (PySpark's
+    StatusTracker, polled)."""
+    tracker = conn.session.rdd_context.statusTracker()
+    lines = []
+    for job_id in tracker.getJobIdsForGroup(group):
+        job = tracker.getJobInfo(job_id)
+        if job is None:
+            continue
+        for stage_id in job.stageIds:
+            stage = tracker.getStageInfo(stage_id)
+            if stage is not None:
+                state = "done" if stage.completed else f"{stage.numActiveTasks} running"
+                lines.append(f"job {job_id} stage {stage_id} ({stage.name}): "
+                             f"{stage.numCompletedTasks}/{stage.numTasks} tasks, {state}")
+    return lines

@@ -248,6 +248,19 @@ class Session:
         if self._cancel.is_set():
             raise PgError(QUERY_CANCELED, f"canceling statement due to {self._cancel_reason}")
 
+    def progress_lines(self) -> list[str]:
+        """Stage and task counts of the running statement (for ``lamna.progress``)."""
+        if self._group is None:
+            return []
+        try:
+            return E.progress(self.conn, self._group)
+        except Exception:  # progress is advisory: never fail a query over it
+            log.debug("progress", exc_info=True)
+            return []
+
+    def wants_progress(self) -> bool:
+        return self.settings.get("lamna.progress", "off").lower() in ("on", "true")
+
     def statement_timeout_s(self) -> float:
         return int(self.settings.get("statement_timeout", "0") or 0) / 1000.0
 

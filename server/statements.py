@@ -71,8 +71,10 @@ Command = Transaction | SetVariable | ShowVariable | Declare | Fetch | CloseCurs
 _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|\"[^\"]*\"|\S")
 _PG_SHOW_ALIASES = {"transaction isolation level": "transaction_isolation", "time zone": "timezone"}
 
-#: SET forms that are Hive/Lamna settings go to the engine: ``SET a.b=c`` or bare ``SET``.
-_HIVE_SET = re.compile(r"^\s*set\s*$|^\s*set\s+(-v\s*)?[\w.]+\.[\w.]+\s*(=|$)", re.I)
+#: Hive's listing forms of SET go to the engine: bare ``SET`` and ``SET -v``.
+_HIVE_SET = re.compile(r"^\s*set(\s+-v)?\s*$", re.I)
+#: Hive's ``SET key`` shows a setting.
+_HIVE_SET_SHOW = re.compile(r"^\s*set\s+([\w.]+\.[\w.]+)\s*$", re.I)
 
 
 def _ident(word: str) -> str:
@@ -98,7 +100,8 @@ def classify(text: str) -> Command:
     if first == "release":
         return Transaction("RELEASE")
     if first == "set" and not _HIVE_SET.match(body):
-        return _set(body)
+        shown = _HIVE_SET_SHOW.match(body)
+        return ShowVariable(shown.group(1).lower()) if shown else _set(body)
     if first == "reset":
         rest = body[5:].strip()
         if "." in rest and rest.lower() != "all":

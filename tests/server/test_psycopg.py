@@ -186,3 +186,18 @@ def test_postgres_dialect_setting(conn) -> None:  # type: ignore[no-untyped-def]
 def test_show_tables_and_engine_settings(conn) -> None:  # type: ignore[no-untyped-def]
     conn.execute("SET spark.sql.shuffle.partitions=3")
     assert conn.execute("SHOW spark.sql.shuffle.partitions").fetchone() is not None
+
+
+def test_progress_notices(server: ServerInfo) -> None:
+    psycopg = need_module("psycopg")
+    with psycopg.connect(server.dsn(), autocommit=True) as c:  # type: ignore[attr-defined]
+        notices: list[str] = []
+        c.add_notice_handler(lambda d: notices.append(d.message_primary or ""))
+        c.execute("SET lamna.progress = on")
+        assert c.execute("SELECT count(*) FROM numbers a, numbers b, numbers c, numbers d "
+                         "WHERE a.n + b.n + c.n + d.n > 0").fetchone() == (50 ** 4,)
+        assert any("tasks" in n and "stage" in n for n in notices), notices
+        c.execute("SET lamna.progress = off")
+        notices.clear()
+        c.execute("SELECT count(*) FROM numbers").fetchone()
+        assert notices == []

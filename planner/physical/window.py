@@ -180,18 +180,7 @@ def _framed_aggregate(w: WindowCall, args: tuple[str, ...], table: pa.Table, sta
             return pa.array(np.where(empty, 0, ci[e_] - ci[s_]), mask=cnt == 0)
         return pa.array(total, mask=cnt == 0)
     if name in ("min", "max"):
-        out = []
-        x = col
-        for i in range(n) if n <= 0 else []:
-            pass
-        # Frames here are usually whole partitions or running prefixes: reduce per run.
-        res = np.empty(n, dtype=object)
-        xs = x.to_pylist()
-        # TODO(perf): vectorize sliding min/max; this loops over rows.
-        for i in range(n):
-            seg = [v for v in xs[start[i]:end[i] + 1] if v is not None]
-            res[i] = (min(seg) if name == "min" else max(seg)) if seg else None
-        return pa.array(list(res), col.type)
+        return _framed_min_max(name, col, start, end, empty)
     if name in ("stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"):
         x = pc.fill_null(pc.cast(col, T.FLOAT64), 0.0).to_numpy(zero_copy_only=False)
         cs = np.concatenate([[0.0], np.cumsum(x)])
@@ -206,3 +195,44 @@ def _framed_aggregate(w: WindowCall, args: tuple[str, ...], table: pa.Table, sta
         out_v = np.sqrt(var) if name.startswith("stddev") else var
         return pa.array(out_v, mask=den <= 0)
     raise NotImplementedError(f"window function {name} is not supported")
+
+
+def _framed_min_max(name: str, col: pa.Array, start: np.ndarray, end: np.ndarray, empty: np.ndarray) -> pa.Array:
+    """min/max over frames: whole partitions by ``reduceat``, running frames by a
+    per-partition ``accumulate`` (a loop over partitions, not rows)."""
+    t = col.type
+    numeric = T.is_integer(t) or T.is_floating(t) or T.is_decimal(t) or pa.types.is_date(t) or pa.types.is_timestamp(t)
+    n = len(col)
+    if not numeric or n == 0:
+        xs = col.to_pylist()
+        out = []
+        for i in range(n):  # non-numeric types only (strings): rare in window min/max
+            seg = [v for v in xs[start[i]:end[i] + 1] if v is not None]
+            out.append((min(seg) if name == "min" else max(seg)) if seg else None)
+        return pa.array(out, t)
+    as_num = col
+    if pa.types.is_date(t):
+        as_num = col.cast(pa.int32())
+    elif pa.types.is_timestamp(t):
+        as_num = col.cast(pa.int64())
+    x = pc.cast(as_num, T.FLOAT64).to_numpy(zero_copy_only=False).astype(np.float64)
+    fill = np.inf if name == "min" else -np.inf
+    x = np.where(np.isnan(x), fill, x) if col.null_count else x
+    ufunc = np.minimum if name == "min" else np.maximum
+    res = np.empty(n)
+    # runs of rows sharing a frame start (= partitions for the supported frames)
+    run_start = np.flatnonzero(np.r_[True, start[1:] != start[:-1]])
+    run_end = np.r_[run_start[1:], n]
+    for a, b in zip(run_start, run_end):
+        s0 = start[a]
+        acc = ufunc.accumulate(x[s0:max(end[a:b].max() + 1, s0 + 1)])
+        res[a:b] = acc[np.clip(end[a:b] - s0, 0, len(acc) - 1)]
+    bad = empty | ~np.isfinite(res)
+    out = pa.array(np.where(bad, 0, res), mask=bad)
+    if T.is_decimal(t):
+        return pc.cast(out, t)
+    if pa.types.is_date(t):
+        return pc.cast(pc.cast(out, pa.int32()), t)
+    if pa.types.is_timestamp(t):
+        return pc.cast(pc.cast(out, pa.int64()), t)
+    return pc.cast(out, t)

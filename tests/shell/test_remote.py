@@ -158,6 +158,7 @@ def test_password_is_asked_for_at_the_terminal(warehouse: str, tmp_path: Path) -
         child.expect("lamna>")
         child.send("select count(*) as n from people;\r")
         child.expect(r"│\s+3 │")
+        child.expect("lamna>")  # keys typed while results print may be lost
         child.sendcontrol("d")
         child.expect(pexpect.EOF)
     finally:

@@ -149,7 +149,8 @@ def test_script_exit_status_through_the_command(warehouse: str) -> None:
 def test_importing_the_shell_loads_neither_engine_nor_prompt_toolkit() -> None:
     """Start-up cost: the engine loads in the background, prompt_toolkit only at the prompt."""
     code = ("import sys, sql.shell, sql.shell.app; "
-            "print(sorted(m for m in ('sql.session', 'planner.optimizer', 'prompt_toolkit', 'psycopg') if m in sys.modules))")
+            "print(sorted(m for m in ('sql.session', 'planner.optimizer', 'prompt_toolkit', 'psycopg') "
+            "if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=subprocess_env(), capture_output=True,
                           text=True, timeout=60)
     assert proc.stdout.strip() == "[]"

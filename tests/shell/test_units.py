@@ -25,7 +25,6 @@ from sql.shell.state import BackendHandle, Settings
 from sql.shell.values import to_text
 from sql.shell.variables import Variables
 
-
 # -- splitting ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, complete", [

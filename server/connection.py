@@ -116,6 +116,9 @@ class ClientConnection:
         except M.ProtocolViolation as ex:
             reason = f"protocol violation: {ex}"
             await self._fatal(PROTOCOL_VIOLATION, str(ex))
+        except (asyncio.TimeoutError, TimeoutError):
+            reason = "start-up or authentication timed out"
+            await self._fatal(PROTOCOL_VIOLATION, "timeout during start-up or authentication")
         except PgError as ex:
             reason = ex.message
             await self._fatal(ex.code, ex.message)
@@ -132,6 +135,9 @@ class ClientConnection:
             if self.session is not None:
                 log.info("disconnect pid=%d user=%s peer=%s duration=%.3fs reason=%s", self.pid, self.user,
                          self.peer, time.monotonic() - started, reason)
+            elif reason != "closed":
+                log.info("rejected peer=%s user=%s duration=%.3fs reason=%s", self.peer, self.user,
+                         time.monotonic() - started, reason)
 
     async def _fatal(self, code: str, message: str) -> None:
         try:
@@ -378,7 +384,7 @@ class ClientConnection:
                 portal = Portal("", _classify(text), (), text)
                 async with self._statement():
                     result = await self._guarded(self.session.start, portal)
-                    self._announce_settings()
+                    self._announce_settings(result)
                     if result.columns is not None:
                         if result.copy:
                             self.send(M.copy_out_response(len(result.columns)))
@@ -420,8 +426,11 @@ class ClientConnection:
             if left is not None and left <= 0:
                 return False
 
-    def _announce_settings(self) -> None:
+    def _announce_settings(self, result: Any = None) -> None:
+        """ParameterStatus for changed reported settings, NoticeResponse for warnings."""
         assert self.session is not None
+        for code, message in getattr(result, "warnings", ()):
+            self.send(M.notice_response(message, code, severity="WARNING"))
         for name, value in self.session.changed:
             self.send(M.parameter_status(name, value))
         self.session.changed = []
@@ -494,7 +503,7 @@ class ClientConnection:
             assert self.session is not None
             async with self._statement():
                 result = await self._guarded(self.session.start, portal)
-                self._announce_settings()
+                self._announce_settings(result)
                 if result.columns is None:
                     self.send(M.command_complete(_tag(portal)))
                 else:

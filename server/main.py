@@ -41,6 +41,7 @@ def _serve_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-key")
     p.add_argument("--max-connections", type=int)
     p.add_argument("--max-queries", type=int, help="queries running at once; more wait in a queue")
+    p.add_argument("--auth-timeout", type=float, help="seconds to complete start-up and authentication")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="engine setting")
     p.add_argument("--log-level", default="INFO")
     return p
@@ -73,6 +74,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         tls_key=pick("tls_key", "tls_key", None),
         max_connections=int(pick("max_connections", "max_connections", 100)),
         max_concurrent_queries=int(pick("max_queries", "max_queries", 8)),
+        auth_timeout=float(pick("auth_timeout", "auth_timeout", 15.0)),
         settings=tuple(sorted(settings.items())))
 
 

@@ -49,6 +49,7 @@ class Result:
     rows: RowSource | None = None
     count_in_tag: bool = False
     copy: bool = False
+    warnings: list[tuple[str, str]] = field(default_factory=list)  # (SQLSTATE, message) as NoticeResponse
 
 
 class RowSource:
@@ -371,10 +372,14 @@ class Session:
 
     def _transaction(self, tag: str) -> Result:
         if tag == "BEGIN":
+            if self.status != "I":
+                return Result(tag, warnings=[("25001", "there is already a transaction in progress")])
             self.status = "T"
         elif tag in ("COMMIT", "ROLLBACK"):
-            failed = self.status == "E"
+            failed, idle = self.status == "E", self.status == "I"
             self.status = "I"
+            if idle:
+                return Result(tag, warnings=[("25P01", "there is no transaction in progress")])
             for name in [n for n in self.portals if n]:
                 self.close_portal(name)
             return Result("ROLLBACK" if failed else tag)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import socket
 import struct
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -180,3 +181,22 @@ def test_others_keep_working_during_fuzzing(trust_server: ServerInfo) -> None:
         good.sendall(_msg(b"Q", f"SELECT {i}\0".encode()))
         assert b"SELECT 1" in _read_until_closed_or_ready(good)
     good.close()
+
+
+def test_slow_loris_is_cut_off(tmp_path_factory: pytest.TempPathFactory) -> None:
+    info = start_server(tmp_path_factory.mktemp("lamna-loris"), "--trust", "--auth-timeout", "1")
+    try:
+        stalled = []
+        for cut in (2, 9):  # inside the length word, inside the body
+            s = _connect(info)
+            s.sendall(_startup()[:cut])
+            stalled.append(s)
+        time.sleep(3)
+        for s in stalled:
+            s.settimeout(5)
+            assert s.recv(100) in (b"",) or not _ready(s.recv(100))
+            s.close()
+        _healthy(info)
+        assert "timed out" in info.log.read_text() or "timeout" in info.log.read_text()
+    finally:
+        stop_server(info)

@@ -77,3 +77,8 @@ def test_transaction_commands_are_accepted(server: ServerInfo) -> None:
     out = psql(server, "-A", "-t", "-c", "BEGIN", "-c", "SAVEPOINT s1", "-c", "SELECT 7", "-c", "RELEASE s1",
                "-c", "COMMIT").stdout
     assert "7" in out.split()
+
+
+def test_commit_outside_a_transaction_warns(server: ServerInfo) -> None:
+    proc = psql(server, "-c", "COMMIT")
+    assert "there is no transaction in progress" in proc.stderr

@@ -36,6 +36,7 @@ class BackendHandle:
         self._backend: Backend | None = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._done = threading.Event()
         self._lock = threading.Lock()
 
     def start(self) -> None:
@@ -50,13 +51,15 @@ class BackendHandle:
             self._backend = self._factory()
         except BaseException as ex:  # reported to the user at first use
             self._error = ex
+        finally:
+            self._done.set()
 
     def get(self) -> Backend:
         """The backend; raises the connection error if it could not be opened."""
         self.start()
-        assert self._thread is not None
-        while self._thread.is_alive():
-            self._thread.join(0.05)  # short joins keep Ctrl-C responsive
+        # an Event, not Thread.join: Ctrl-C inside join can leave is_alive() wrong
+        while not self._done.wait(0.05):
+            pass
         if self._error is not None:
             raise self._error
         assert self._backend is not None
@@ -68,5 +71,5 @@ class BackendHandle:
         return self._backend
 
     def close(self) -> None:
-        if self._thread is not None and not self._thread.is_alive() and self._backend is not None:
+        if self._done.is_set() and self._backend is not None:
             self._backend.close()

@@ -357,6 +357,7 @@ class Binder:
         return Rel(plan, Scope([Entry(alias, nm.lower(), c) for nm, c in zip(names, cols)])), names
 
     def _bind_from(self, node: exp.Select, outer: Scope | None, ctes: dict[str, Any]) -> Rel:
+        self._broadcast_hints = _broadcast_hints(node)
         from_ = node.args.get("from_") or node.args.get("from")
         if from_ is None:
             plan = L.Values(columns=(), rows=((),))
@@ -411,6 +412,15 @@ class Binder:
             if cond.type not in (T.BOOL, T.NULL):
                 raise err("join condition must be boolean", j.args["on"])
         hint = None
+        right_name = j.this.alias_or_name.lower() if isinstance(j.this, (exp.Table, exp.Subquery)) else ""
+        left_is_hinted = len(left.scope.entries) > 0 and left.scope.entries[0].qualifier in getattr(self, "_broadcast_hints", set()) \
+            and isinstance(left.plan, L.Scan)
+        if right_name and right_name in getattr(self, "_broadcast_hints", set()):
+            hint = "broadcast"  # MAPJOIN / BROADCAST: keep this side as the build side
+        elif left_is_hinted and jk == "inner":
+            plan = L.Join(left=right.plan, right=left.plan, kind="inner", condition=cond, hint="broadcast")
+            return Rel(L.Project(input=plan, exprs=tuple((c, c.ref()) for c in left.plan.schema + right.plan.schema)),
+                       Scope(entries, outer))
         if jk == "cross" and cond is not None:
             jk = "inner"
         if jk == "inner" and cond is None:
@@ -730,6 +740,20 @@ class Binder:
 
     def _compare(self, op: str, a: Expr, b: Expr, node: exp.Expression | None) -> Expr:
         return make_call(op, [a, b], node)
+
+
+def _broadcast_hints(node: exp.Select) -> set[str]:
+    """Table names/aliases named by MAPJOIN / BROADCAST / BROADCASTJOIN hints."""
+    out: set[str] = set()
+    hint = node.args.get("hint")
+    if hint is None:
+        return out
+    for h in hint.expressions:
+        name = (h.name if isinstance(h, exp.Anonymous) else h.sql_name() if isinstance(h, exp.Func) else "").upper()
+        if name in ("MAPJOIN", "BROADCAST", "BROADCASTJOIN"):
+            for a in getattr(h, "expressions", []):
+                out.add(a.name.lower())
+    return out
 
 
 def _expand(cube: bool, idx: list[int], plain: list[int]) -> list[list[int]]:

@@ -426,7 +426,7 @@ class Planner:
             residual.append(c)
         lbytes, rbytes = estimate_bytes(left_l), estimate_bytes(right_l)
         # For inner joins build on the smaller side (the right input is the build side).
-        if kind in ("inner", "cross") and lbytes < rbytes and not node.hint:
+        if kind in ("inner", "cross") and lbytes < rbytes and node.hint != "broadcast":
             left_l, right_l = right_l, left_l
             lkeys, rkeys = rkeys, lkeys
             lbytes, rbytes = rbytes, lbytes

@@ -53,6 +53,13 @@ def test_mapjoin_hint_and_threshold_setting_are_honoured():
     cur.execute("SET lamna.broadcast.threshold=0")
     physical, _ = explain(c, "SELECT a.x FROM a JOIN b ON a.k = b.k")
     assert "ShuffleHashJoinExec" in physical
+    physical, _ = explain(c, "SELECT /*+ MAPJOIN(b) */ a.x FROM a JOIN b ON a.k = b.k")
+    assert "BroadcastHashJoinExec inner" in physical and physical.strip().splitlines()[-1].strip() == "ScanExec b [k]"
+    physical, _ = explain(c, "SELECT /*+ BROADCAST(a) */ a.x, b.y FROM a JOIN b ON a.k = b.k")
+    build = physical.split("BroadcastHashJoinExec inner")[1].strip().splitlines()
+    assert "ScanExec b" in build[1] and "ScanExec a" in build[2]  # a is now the build (right) side
+    cur.execute("SELECT /*+ BROADCAST(a) */ a.x, b.y FROM a JOIN b ON a.k = b.k")
+    assert len(cur.fetchall()) == 100
 
 
 @pytest.mark.parametrize("setting", ["spark.sql.shuffle.partitions", "mapred.reduce.tasks"])

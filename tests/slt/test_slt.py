@@ -74,7 +74,7 @@ def cases():
         yield pytest.param(f, id=f.stem)
 
 
-@pytest.mark.parametrize("path", cases())
+@pytest.mark.parametrize("path", list(cases()))
 def test_slt(path: Path):
     conn = sql.connect()
     cur = conn.cursor()

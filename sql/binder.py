@@ -143,9 +143,10 @@ def _name(e: Expr) -> str:
 
 class Binder:
     def __init__(self, tables: Tables, udfs: dict[str, Udf] | None = None,
-                 ids: Iterator[int] | None = None) -> None:
+                 ids: Iterator[int] | None = None, udafs: dict[str, Udf] | None = None) -> None:
         self.tables = tables
         self.udfs = udfs or {}
+        self.udafs = udafs or {}
         self.ids = ids or itertools.count(1)
         self._view_depth = 0
 
@@ -1276,6 +1277,13 @@ class _ExprBinder:
     def function(self, name: str, args: list[Expr], n: exp.Expression, raw: Any = None) -> Expr:
         if name in AGGREGATES:
             return self.aggregate(name, n, args=args, raw=raw)
+        if name in self.b.udafs:
+            if not self.allow_agg:
+                raise err(f"aggregate function {name}() is not allowed here", n)
+            u = self.b.udafs[name]
+            if len(args) != 1:
+                raise err(f"{name}() takes one argument", n)
+            return AggCall(name="udaf", args=tuple(args), distinct=False, type=u.return_type, params=(u.name, u.fn))
         if name in self.b.udfs:
             u = self.b.udfs[name]
             return Call(name, tuple(args), u.return_type, udf=u.fn)
@@ -1292,7 +1300,8 @@ class _ExprBinder:
             return self.cast(args[0], t, n)
         if name in F.SCALARS:
             return make_call(name, args, n)
-        cands = difflib.get_close_matches(name, list(F.SCALARS) + list(AGGREGATES) + list(self.b.udfs), n=3)
+        cands = difflib.get_close_matches(name, list(F.SCALARS) + list(AGGREGATES) + list(self.b.udfs)
+                                          + list(self.b.udafs), n=3)
         hint = f"; did you mean {', '.join(cands)}?" if cands else ""
         raise err(f"Undefined function: '{name}'{hint}", n)
 

@@ -203,8 +203,14 @@ class Connection:
         self.session.register_arrow(name, table)
 
     def register_udf(self, name: str, fn: Any, return_type: Any) -> None:
+        """A scalar UDF: ``fn(*arrays) -> array`` over whole Arrow arrays."""
         self._check()
         self.session.register_udf(name, fn, return_type)
+
+    def register_udaf(self, name: str, fn: Any, return_type: Any) -> None:
+        """An aggregate UDF: ``fn(values: pyarrow.Array) -> value``, once per group."""
+        self._check()
+        self.session.register_udaf(name, fn, return_type)
 
     def __enter__(self) -> Connection:
         return self

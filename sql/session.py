@@ -133,6 +133,7 @@ class Session:
         self.registered: dict[str, ScanSource] = {}
         self.temp_views: dict[str, ViewDef] = {}
         self.udfs: dict[str, Udf] = {}
+        self.udafs: dict[str, Udf] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self._own_context = rdd_context is None
@@ -180,6 +181,13 @@ class Session:
         if isinstance(t, str):
             t = sql_type(exp.DataType.build(t, dialect="hive"))
         self.udfs[name.lower()] = Udf(name.lower(), fn, t)
+
+    def register_udaf(self, name: str, fn: Any, return_type: Any) -> None:
+        """``fn(values: pyarrow.Array) -> scalar`` is called once per group."""
+        t = return_type
+        if isinstance(t, str):
+            t = sql_type(exp.DataType.build(t, dialect="hive"))
+        self.udafs[name.lower()] = Udf(name.lower(), fn, t)
 
     def close(self) -> None:
         if self._catalog is not None:
@@ -275,7 +283,7 @@ class Session:
 
     # -- planning
     def bind(self, stmt: exp.Expression) -> tuple[L.LogicalPlan, list[str]]:
-        binder = Binder(_Tables(self), self.udfs, self._ids)
+        binder = Binder(_Tables(self), self.udfs, self._ids, self.udafs)
         return binder.bind_query(stmt)
 
     def plan_query(self, stmt: exp.Expression) -> QueryOutput:

@@ -519,7 +519,7 @@ def full_aggregate(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], table: pa.T
             if f not in work.column_names:
                 work = work.append_column(f, pc.cast(table.column(a.arg), T.FLOAT64))
             req.append((f, "mean", None))
-        elif a.name == "collect_list":
+        elif a.name in ("collect_list", "udaf"):
             req.append((a.arg, "list", None))
         elif a.name == "collect_set":
             req.append((a.arg, "distinct", pc.CountOptions(mode="only_valid")))
@@ -560,6 +560,14 @@ def full_aggregate(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], table: pa.T
         if a.name in ("percentile_approx", "percentile"):
             if pa.types.is_list(v.type) or pa.types.is_large_list(v.type) or pa.types.is_fixed_size_list(v.type):
                 v = pc.list_element(v, 0)
+        if a.name == "udaf":
+            lst = v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v
+            fn = a.params[1]
+            # one call per group, each over that group's values as an Arrow array
+            offs = np.asarray(lst.offsets)
+            vals = lst.values
+            out = [fn(vals.slice(int(offs[i]), int(offs[i + 1] - offs[i]))) for i in range(len(lst))]
+            v = pa.array([x.as_py() if isinstance(x, pa.Scalar) else x for x in out], a.type)
         if a.name == "count":
             v = pc.fill_null(v, 0)
         if a.name == "collect_set" and pa.types.is_list(v.type):

@@ -165,3 +165,19 @@ def test_explain(conn):
     for part in ("== Parsed Logical Plan ==", "== Optimized Logical Plan ==", "== Physical Plan ==",
                  "== RDD Stages ==", "HashAggregateExec", "ScanExec t"):
         assert part in text
+
+
+def test_udaf_once_per_group(conn):
+    groups = []
+
+    def spread(values: pa.Array) -> float:
+        groups.append(len(values))
+        return pc.max(values).as_py() - pc.min(values).as_py()
+
+    conn.register_udaf("spread", spread, "bigint")
+    cur = conn.cursor()
+    cur.execute("SELECT id % 2, spread(id) FROM t GROUP BY id % 2 ORDER BY 1")
+    assert cur.fetchall() == [(0, 8), (1, 8)]
+    assert sorted(groups) == [5, 5]
+    cur.execute("SELECT spread(id) FROM t")
+    assert cur.fetchall() == [(9,)]

@@ -203,6 +203,8 @@ class JobRun:
             self.process_event(self.events.get())
         if self.error is not None:
             self.wait_for_killed_tasks()
+            for stage in self.running | self.waiting:
+                self.scheduler.publish(StageCompleted(self.job_id, stage.id))
         self.scheduler.publish(JobEnded(self.job_id, self.error is None))
         if self.error is not None:
             raise self.error
@@ -230,6 +232,10 @@ class JobRun:
                 self.running_tasks.pop(task.identity.task_id, None)
                 if not self.done:
                     self.handle_task_end(task, outcome)
+                else:  # a straggler of an aborted job: listeners still see it end
+                    self.scheduler.publish(TaskFinished(
+                        self.job_id, task.identity.stage_id, task.identity.partition, False
+                    ))
             case CancelJob(reason=reason):
                 self.abort(JobCancelled(f"job {self.job_id} cancelled: {reason}"))
 

@@ -154,3 +154,36 @@ def test_a_task_failing_once_succeeds_on_retry(sc):
     drain(sc, job, backend, fail_first_attempt)
     assert job.error is None
     assert [job.results[i] for i in range(2)] == [[0, 1], [2, 3]]
+
+
+def test_a_cancelled_job_leaves_no_stage_looking_active():
+    import threading
+    import time
+
+    from rdd import JobCancelled
+
+    with Context("local[2]") as sc:
+        started = threading.Event()
+
+        def slow(iterator):
+            started.set()
+            for x in iterator:
+                TaskContext.get().check_interrupted()
+                time.sleep(0.005)
+                yield x
+
+        def cancel_when_running():
+            started.wait(10)
+            sc.cancelJobGroup("g")
+
+        threading.Thread(target=cancel_when_running).start()
+        sc.setJobGroup("g", "cancel me")
+        with pytest.raises(JobCancelled):
+            sc.parallelize(range(10_000), 4).mapPartitions(slow).count()
+        tracker = sc.statusTracker()
+        assert tracker.getActiveStageIds() == []
+        assert tracker.getActiveJobsIds() == []
+        for job_id in tracker.getJobIdsForGroup("g"):
+            for stage_id in tracker.getJobInfo(job_id).stageIds:
+                info = tracker.getStageInfo(stage_id)
+                assert info is None or info.numActiveTasks == 0

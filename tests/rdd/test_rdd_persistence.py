@@ -204,3 +204,12 @@ def test_get_num_partitions(sc):
     assert r.cartesian(r).getNumPartitions() == 9
     assert r.map(lambda x: (x, x)).partitionBy(5).getNumPartitions() == 5
     assert r.coalesce(2).getNumPartitions() == 2
+
+
+def test_persist_default_level_and_chaining(sc):
+    r = sc.parallelize(range(6), 2)
+    assert r.persist() is r
+    assert r.getStorageLevel() == StorageLevel.MEMORY_ONLY
+    assert r.unpersist() is r
+    assert r.getStorageLevel() == StorageLevel(False, False, False, False, 1)
+    assert r.collect() == list(range(6))

@@ -45,60 +45,71 @@ ALL_PROGRAMS = {**programs.PROGRAMS, **micro.OPS}
 # ---------------------------------------------------------------------------------------
 
 def _worker(spec_path: str) -> int:
+    """Run ``spec["examples"]`` in turn on one context; results saved after every run."""
     spec = json.loads(Path(spec_path).read_text())
     out = Path(spec["out"])
-    result: dict = {"engine": spec["engine"], "example": spec["example"], "runs": []}
+    results: dict = {
+        x: {"engine": spec["engine"], "example": x, "runs": []} for x in spec["examples"]
+    }
 
     def save():
         tmp = out.with_suffix(".tmp")
-        tmp.write_text(json.dumps(result))
+        tmp.write_text(json.dumps(results))
         os.replace(tmp, out)
 
-    program = ALL_PROGRAMS[spec["example"]]
     sc = None
+    status = 0
     try:
         t0 = time.perf_counter()
         sc = engines.make_context(spec["engine"], spec["parallelism"])
-        result["startup"] = time.perf_counter() - t0
+        startup = time.perf_counter() - t0
         # Untimed warm-up: starts the engine's workers (and PySpark's Python daemons).
         sc.parallelize(list(range(1000)), spec["parallelism"]).map(lambda x: x + 1).count()
-        save()
-        for i in range(spec["runs"]):
-            answer, timing = program(sc, spec["data"], spec["params"])
-            result["runs"].append({"answer": answer, "timing": timing})
-            save()
-            print(
-                f"[{spec['engine']}/{spec['example']}] run {i + 1}/{spec['runs']}: "
-                f"{timing['total']:.2f}s",
-                file=sys.stderr,
-                flush=True,
-            )
     except BaseException as e:  # noqa: BLE001 — recorded, then reported by the parent
-        result["error"] = f"{type(e).__name__}: {e}"
-        result["traceback"] = traceback.format_exc()
+        for result in results.values():
+            result["error"] = f"context start-up failed: {type(e).__name__}: {e}"
+            result["traceback"] = traceback.format_exc()
         save()
         traceback.print_exc()
         return 1
-    finally:
-        if sc is not None:
+    try:
+        for example, result in results.items():
+            result["startup"] = startup
+            program = ALL_PROGRAMS[example]
+            save()
             try:
-                sc.stop()
-            except Exception:
-                pass
-    return 0
+                for i in range(spec["runs"]):
+                    answer, timing = program(sc, spec["data"], spec["params"])
+                    result["runs"].append({"answer": answer, "timing": timing})
+                    save()
+                    print(f"[{spec['engine']}/{example}] run {i + 1}/{spec['runs']}: "
+                          f"{timing['total']:.2f}s", file=sys.stderr, flush=True)
+            except Exception as e:  # noqa: BLE001 — recorded; the next example still runs
+                result["error"] = f"{type(e).__name__}: {e}"
+                result["traceback"] = traceback.format_exc()
+                save()
+                traceback.print_exc()
+                status = 1
+    finally:
+        try:
+            sc.stop()
+        except Exception:
+            pass
+    return status
 
 
 # ---------------------------------------------------------------------------------------
 # parent side
 # ---------------------------------------------------------------------------------------
 
-def _run_child(engine, example, args, data, params, log_dir: Path) -> dict:
+def _run_child(engine, examples, args, data, params, log_dir: Path) -> dict:
+    """Run ``examples`` on ``engine`` in one child process; ``{example: result}``."""
     with tempfile.TemporaryDirectory(prefix="lamna-bench-") as tmp:
         spec_path = Path(tmp) / "spec.json"
         out_path = Path(tmp) / "result.json"
         spec = {
             "engine": engine,
-            "example": example,
+            "examples": list(examples),
             "runs": args.runs,
             "parallelism": args.parallelism,
             "data": data,
@@ -110,7 +121,8 @@ def _run_child(engine, example, args, data, params, log_dir: Path) -> dict:
         env["PYTHONPATH"] = os.pathsep.join(
             [str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
         )
-        log_path = log_dir / f"{example}-{engine}.log"
+        name = examples[0] if len(examples) == 1 else "all"
+        log_path = log_dir / f"{name}-{engine}.log"
         t0 = time.perf_counter()
         timed_out = False
         with open(log_path, "w") as logf:
@@ -123,7 +135,7 @@ def _run_child(engine, example, args, data, params, log_dir: Path) -> dict:
                 start_new_session=True,
             )
             try:
-                proc.wait(timeout=args.timeout)
+                proc.wait(timeout=args.timeout * len(examples))
             except subprocess.TimeoutExpired:
                 timed_out = True
                 try:
@@ -133,19 +145,23 @@ def _run_child(engine, example, args, data, params, log_dir: Path) -> dict:
                 proc.wait()
         wall = time.perf_counter() - t0
         if out_path.exists():
-            result = json.loads(out_path.read_text())
+            results = json.loads(out_path.read_text())
         else:
-            result = {"engine": engine, "example": example, "runs": []}
-        if timed_out:
-            result["error"] = f"timed out after {args.timeout:g}s"
-        elif proc.returncode != 0 and "error" not in result:
-            result["error"] = f"child exited with status {proc.returncode}"
-        if "error" in result:
-            tail = log_path.read_text(errors="replace").strip().splitlines()[-15:]
-            result["log_tail"] = tail
-        result["wall"] = wall
-        result["log"] = str(log_path)
-        return result
+            results = {x: {"engine": engine, "example": x, "runs": []} for x in examples}
+        tail = None
+        for x, result in results.items():
+            incomplete = len(result.get("runs", [])) < args.runs
+            if timed_out and incomplete:
+                result["error"] = f"timed out after {args.timeout * len(examples):g}s"
+            elif proc.returncode != 0 and incomplete and "error" not in result:
+                result["error"] = f"child exited with status {proc.returncode}"
+            if "error" in result:
+                if tail is None:
+                    tail = log_path.read_text(errors="replace").strip().splitlines()[-15:]
+                result["log_tail"] = tail
+            result["wall"] = wall
+            result["log"] = str(log_path)
+        return results
 
 
 def _summarize(result: dict) -> dict:
@@ -258,9 +274,13 @@ def _parse_args(argv):
                     help="seconds per (engine, example) child before it is killed")
     ap.add_argument("--data-dir", default=str(datagen.DEFAULT_DATA_ROOT))
     ap.add_argument("--json", help="where to write the results (default bench/results/...)")
+    ap.add_argument("--shared-context", action="store_true",
+                    help="one child (one context) per engine runs every example, instead of "
+                    "a fresh child per example (default with --quick)")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.quick:
+        args.shared_context = True
         args.runs = args.runs or 1
         args.scale = args.scale if args.scale is not None else QUICK_SCALE
         args.partitions = args.partitions or 4
@@ -309,24 +329,35 @@ def main(argv=None) -> int:
     log_dir = RESULTS_DIR / f"logs-{stamp}"
     log_dir.mkdir(parents=True, exist_ok=True)
 
-    results: dict = {}
-    for example in args.example_list:
-        results[example] = {}
+    def progress(example, engine, r):
+        s = _summarize(r)
+        msg = f"  {example} on {engine}: "
+        msg += f"median {s['total']:.2f}s over {s['n']} run(s)" if s.get("n") else "no runs"
+        if r.get("error"):
+            msg += f" — {r['error']}"
+        print(msg, file=sys.stderr, flush=True)
+
+    results: dict = {x: {} for x in args.example_list}
+    if args.shared_context:
+        # One child per engine runs every example (start-up paid once: --quick).
         for engine in args.engine_list:
-            print(f"running {example} on {engine} ...", file=sys.stderr, flush=True)
-            r = _run_child(engine, example, args, data, params, log_dir)
-            results[example][engine] = r
-            s = _summarize(r)
-            msg = f"  {example} on {engine}: "
-            msg += f"median {s['total']:.2f}s over {s['n']} run(s)" if s.get("n") else "no runs"
-            if r.get("error"):
-                msg += f" — {r['error']}"
-            print(msg, file=sys.stderr, flush=True)
+            print(f"running {', '.join(args.example_list)} on {engine} ...", file=sys.stderr, flush=True)
+            for example, r in _run_child(engine, args.example_list, args, data, params, log_dir).items():
+                results[example][engine] = r
+                progress(example, engine, r)
+    else:
+        for example in args.example_list:
+            for engine in args.engine_list:
+                print(f"running {example} on {engine} ...", file=sys.stderr, flush=True)
+                r = _run_child(engine, [example], args, data, params, log_dir)[example]
+                results[example][engine] = r
+                progress(example, engine, r)
 
     _report(results, args, data)
     record = {
         "when": stamp,
         "argv": argv,
+        "commit": _commit(),
         "machine": machine_info(),
         "versions": engines.versions(),
         "scale": args.scale,
@@ -341,6 +372,18 @@ def main(argv=None) -> int:
     print(f"results: {json_path}", file=sys.stderr)
     failed = any(r.get("error") for pe in results.values() for r in pe.values())
     return 1 if failed else 0
+
+
+def _commit() -> str:
+    """The checked-out commit, with ``+dirty`` when rdd/ or bench/ has local changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "rdd", "bench"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 def machine_info() -> dict:

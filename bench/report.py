@@ -30,7 +30,8 @@ def markdown(record: dict) -> str:
         f"Run {record['when']}: scale {record['scale']:g}, median of {record['runs']} run(s), "
         f"{m.get('nproc')} cores ({m.get('cpu')}), Python {v.get('python')}, "
         f"pyarrow {v.get('pyarrow')}, PySpark {v.get('pyspark')}; "
-        f"partitions {record['params']['partitions']}."
+        f"partitions {record['params']['partitions']}; "
+        f"commit {record.get('commit', '?')}."
     )
     out.append("")
     out.append("| example | engine | total s | 1st iter s | later iters s | 1st / later "
@@ -53,7 +54,7 @@ def markdown(record: dict) -> str:
                 f"| {example} | {engine} | {_s(s['total'])} | {_s(s.get('first'))} | "
                 f"{_s(s.get('later'))} | {f'{fol:.1f}×' if fol else '–'} | "
                 f"{'(reference)' if is_ref else _ratio(rs.get('total'), s['total'])} | "
-                f"{'(reference)' if is_ref or example not in programs.CACHED_LOOPS + micro.CACHED_LOOPS else _ratio(rs.get('later'), s.get('later'))} | "
+                f"{'–' if example not in programs.CACHED_LOOPS + micro.CACHED_LOOPS else '(reference)' if is_ref else _ratio(rs.get('later'), s.get('later'))} | "
                 f"{'same' if same else 'DIFFERS'} |"
             )
     return "\n".join(out)

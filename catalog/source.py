@@ -130,6 +130,7 @@ class TableSource:
             row_groups=split.row_groups,
             strict=self.strict,
             skip_header_lines=int(self.table.props.get("skip.header.line.count", "0") or 0),
+            chunk_bytes=self.split_bytes,
         )
         values = dict(split.partition_values)
         out_schema = pa.schema([schema.field(n) for n in names])

@@ -32,6 +32,7 @@ class ReadRequest:
     strict: bool = False
     skip_header_lines: int = 0
     batch_rows: int = 65536
+    chunk_bytes: int = 32 * 1024 * 1024  # decompressed text is parsed this much at a time
 
     def wanted_columns(self) -> list[Column]:
         by_name = {c.name.lower(): c for c in self.columns}

@@ -38,8 +38,13 @@ def _chars(storage: StorageFormat) -> tuple[str, str, str]:
 
 
 def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch, int]]:
-    data, begin = linesmod.read_range(fs, req.path, req.start, req.length)
-    skip = req.skip_header_lines if req.start == 0 else 0
+    for chunk in linesmod.read_chunks(fs, req.path, req.start, req.length, req.chunk_bytes):
+        yield _read_chunk(req, chunk)
+
+
+def _read_chunk(req: ReadRequest, chunk: linesmod.Chunk) -> tuple[pa.RecordBatch, int]:
+    data = chunk.data
+    skip = req.skip_header_lines if chunk.at_file_start else 0
     names = [f"c{i}" for i in range(len(req.columns))]
     positions = {c.name.lower(): i for i, c in enumerate(req.columns)}
     wanted = req.wanted_columns()
@@ -56,8 +61,7 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
         return "skip"
 
     if not data.strip():
-        yield _empty(wanted), 0
-        return
+        return _empty(wanted), 0
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
@@ -77,7 +81,7 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
     except (pa.ArrowInvalid, OSError) as e:
         if first_invalid:
             row = first_invalid[0]
-            line = linesmod.line_number_at(fs, req.path, begin) + skip + (row.number or 1) - 1
+            line = chunk.first_line() + skip + (row.number or 1) - 1
             raise DataFormatError(
                 f"row has {row.actual_columns} field(s), table has {row.expected_columns}", req.path, line
             ) from e
@@ -91,17 +95,16 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
         n_bad = int(parsed.bad.sum())
         if n_bad and req.strict:
             row = int(np.argmax(parsed.bad > 0))
-            line = linesmod.line_number_at(fs, req.path, begin) + skip + row
+            line = chunk.first_line() + skip + row
             raise DataFormatError(
                 f"value {raw[row].as_py()!r} is not a valid {col.type}", req.path, line, col.name
             )
         bad_total += n_bad
         arrays.append(parsed.array)
     if not arrays:
-        yield rows_only(table.num_rows), bad_total
-        return
+        return rows_only(table.num_rows), bad_total
     schema = pa.schema([pa.field(c.name, c.arrow_type) for c in wanted])
-    yield pa.RecordBatch.from_arrays(arrays, schema=schema), bad_total
+    return pa.RecordBatch.from_arrays(arrays, schema=schema), bad_total
 
 
 def _empty(columns: list[Column]) -> pa.RecordBatch:

@@ -38,7 +38,12 @@ def _has_map(t) -> bool:  # type: ignore[no-untyped-def]
 
 
 def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch, int]]:
-    data, begin = linesmod.read_range(fs, req.path, req.start, req.length)
+    for chunk in linesmod.read_chunks(fs, req.path, req.start, req.length, req.chunk_bytes):
+        yield from _read_chunk(req, chunk)
+
+
+def _read_chunk(req: ReadRequest, chunk: linesmod.Chunk) -> Iterator[tuple[pa.RecordBatch, int]]:
+    data = chunk.data
     wanted = req.wanted_columns()
     schema = pa.schema([pa.field(c.name, c.arrow_type) for c in wanted])
     if not data.strip():
@@ -60,7 +65,7 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
             return
         except pa.ArrowInvalid:
             pass  # find the bad values line by line below
-    yield _read_slow(fs, req, data, begin, wanted, schema)
+    yield _read_slow(req, data, chunk.first_line, wanted, schema)
 
 
 def _decode_binary(batch: pa.RecordBatch, wanted: list[Column]) -> pa.RecordBatch:
@@ -92,7 +97,7 @@ def _keys_differ_in_case(data: bytes, wanted: list[Column]) -> bool:
     return any(k not in names and str(k).lower() in names for k in obj)
 
 
-def _read_slow(fs, req, data, begin, wanted, schema) -> tuple[pa.RecordBatch, int]:  # type: ignore[no-untyped-def]
+def _read_slow(req, data, line_of_first, wanted, schema) -> tuple[pa.RecordBatch, int]:  # type: ignore[no-untyped-def]
     first_line = None
     columns: dict[str, list[Any]] = {c.name: [] for c in wanted}
     bad = 0
@@ -105,7 +110,7 @@ def _read_slow(fs, req, data, begin, wanted, schema) -> tuple[pa.RecordBatch, in
                 raise ValueError("not a JSON object")
         except ValueError as e:
             if first_line is None:
-                first_line = linesmod.line_number_at(fs, req.path, begin)
+                first_line = line_of_first()
             raise DataFormatError(f"malformed JSON: {e}", req.path, first_line + i) from e
         lowered = {str(k).lower(): v for k, v in obj.items()}
         for c in wanted:
@@ -117,7 +122,7 @@ def _read_slow(fs, req, data, begin, wanted, schema) -> tuple[pa.RecordBatch, in
                     decimal.InvalidOperation):
                 if req.strict:
                     if first_line is None:
-                        first_line = linesmod.line_number_at(fs, req.path, begin)
+                        first_line = line_of_first()
                     raise DataFormatError(
                         f"value {value!r} is not a valid {c.type}", req.path, first_line + i, c.name
                     ) from None

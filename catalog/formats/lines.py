@@ -8,10 +8,15 @@ finish its last line: every line is read exactly once whatever the split boundar
     split A [0 ------- 10)               -> line1, line2 (line2 starts before 10)
     split B            [10 -------- 30)  -> line3 (skips the rest of line2)
 
-Compressed files (by extension) are one split each, decompressed as a stream.
+Compressed files (by extension) are one split each, decompressed as a stream and
+handed on in line-aligned chunks (``read_chunks``), so a big .gz never sits in memory
+whole.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -20,6 +25,58 @@ from catalog.errors import DataFormatError
 from catalog.files import compression_of
 
 _CHUNK = 1 << 16
+
+
+DEFAULT_CHUNK_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """Whole lines of a file: the bytes, whether they start the file (headers), and the
+    1-based number of their first line (a callable: only errors pay to count)."""
+
+    data: bytes
+    at_file_start: bool
+    first_line: Callable[[], int]
+
+
+def read_chunks(
+    fs: pafs.FileSystem, path: str, start: int, length: int | None, chunk_bytes: int = DEFAULT_CHUNK_BYTES
+) -> Iterator[Chunk]:
+    """The lines owned by a split, in chunks of about ``chunk_bytes`` ending at line ends."""
+    codec = compression_of(path)
+    if codec is None:
+        data, begin = read_range(fs, path, start, length)
+        yield Chunk(data, begin == 0, lambda: line_number_at(fs, path, begin))
+        return
+    try:
+        with fs.open_input_stream(path, compression=codec) as s:
+            carry = b""
+            lines_before = 0
+            first = True
+            while True:
+                block = s.read(chunk_bytes)
+                buf = carry + block
+                if not block:
+                    if buf:
+                        yield Chunk(buf, first, _const(lines_before + 1))
+                    return
+                cut = buf.rfind(b"\n")
+                if cut < 0:
+                    carry = buf
+                    continue
+                data, carry = buf[: cut + 1], buf[cut + 1 :]
+                yield Chunk(data, first, _const(lines_before + 1))
+                lines_before += data.count(b"\n")
+                first = False
+    except (OSError, pa.ArrowException) as e:
+        if isinstance(e, DataFormatError):
+            raise
+        raise DataFormatError(f"cannot read file: {e}", path) from e
+
+
+def _const(n: int) -> Callable[[], int]:
+    return lambda: n
 
 
 def read_range(fs: pafs.FileSystem, path: str, start: int, length: int | None) -> tuple[bytes, int]:

@@ -39,17 +39,13 @@ def storage_separators(s: StorageFormat) -> tuple[str, ...]:
 
 
 def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch, int]]:
-    data, begin = linesmod.read_range(fs, req.path, req.start, req.length)
-    lines = linesmod.split_lines(data, req.storage.line_delim)
-    first_line = 0  # index within the file-level numbering, resolved lazily on error
-    if req.start == 0 and req.skip_header_lines:
-        lines = lines.slice(min(req.skip_header_lines, len(lines)))
-        first_line = req.skip_header_lines
-    yield parse_lines(lines, req, lambda row: _line_no(fs, req, begin, first_line + row))
-
-
-def _line_no(fs: pafs.FileSystem, req: ReadRequest, begin: int, row: int) -> int:
-    return linesmod.line_number_at(fs, req.path, begin) + row
+    for chunk in linesmod.read_chunks(fs, req.path, req.start, req.length, req.chunk_bytes):
+        lines = linesmod.split_lines(chunk.data, req.storage.line_delim)
+        skipped = 0
+        if chunk.at_file_start and req.skip_header_lines:
+            skipped = min(req.skip_header_lines, len(lines))
+            lines = lines.slice(skipped)
+        yield parse_lines(lines, req, lambda row, c=chunk, k=skipped: c.first_line() + k + row)
 
 
 def parse_lines(lines: pa.Array, req: ReadRequest, line_of) -> tuple[pa.RecordBatch, int]:  # type: ignore[no-untyped-def]

@@ -121,7 +121,7 @@ def test_killed_writer_before_commit_leaves_old_contents(warehouse):
         cat.write("default", "t", slow(), overwrite=True, max_rows_per_file=20)
     """, warehouse, wait=False)
     # wait until the writer has put files in its staging directory, then kill -9 it
-    deadline = time.time() + 60
+    deadline = time.time() + 200  # generous: the machine may be busy
     while time.time() < deadline:
         hidden = _hidden(warehouse, "t")
         if hidden and any(os.scandir(os.path.join(warehouse, "default.db", "t", hidden[0]))):

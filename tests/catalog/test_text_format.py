@@ -339,3 +339,27 @@ def test_bad_field_counts_reach_the_driver_through_an_accumulator(cat, tmp_path,
         assert rows == 12 and acc.value == 6
     finally:
         ctx.stop()
+
+
+@pytest.mark.parametrize("fmt", ["textfile", "csv", "json"])
+def test_compressed_files_are_parsed_in_line_aligned_chunks(cat, tmp_path, fmt):
+    d = tmp_path / "ext"
+    d.mkdir()
+    if fmt == "json":
+        body = "".join(f'{{"i": {i}, "s": "v{i}"}}\n' for i in range(5000))
+        body = body.replace('{"i": 4321,', '{"i": "bad",')
+    else:
+        sep = "," if fmt == "csv" else "\x01"
+        body = "".join(f"{i}{sep}v{i}\n" for i in range(5000)).replace(f"4321{sep}", f"bad{sep}")
+    with gzip.open(d / "f.gz", "wt") as f:
+        f.write(body)
+    storage = StorageFormat(format=fmt, field_delim="," if fmt == "csv" else "\x01")
+    _external(cat, "t", d, [("i", "int"), ("s", "string")], storage)
+    counter = Counter()
+    src = cat.scan_source("default", "t", bad_fields=counter, split_bytes=4096)  # many chunks
+    batches = [b for s in src.splits() for b in src.read_split(s)]
+    assert len(batches) > 5
+    ids = sorted(i for b in batches for i in b.column("i").to_pylist() if i is not None)
+    assert ids == [i for i in range(5000) if i != 4321] and counter.n == 1
+    with pytest.raises(DataFormatError, match="line 4322, column i"):
+        read_all(cat.scan_source("default", "t", strict=True, split_bytes=4096))

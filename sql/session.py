@@ -286,7 +286,7 @@ class Session:
         binder = Binder(_Tables(self), self.udfs, self._ids, self.udafs)
         return binder.bind_query(stmt)
 
-    def plan_query(self, stmt: exp.Expression) -> QueryOutput:
+    def plan_query(self, stmt: exp.Expression, compile: bool = True) -> QueryOutput:
         with self._lock:
             logical, names = self.bind(stmt)
             disabled = frozenset(x.strip() for x in self.settings.get("lamna.optimizer.disabled_rules", "").split(",") if x.strip())
@@ -297,7 +297,8 @@ class Session:
             ctx = self.rdd_context
             config = PlannerConfig.from_settings(self.settings, int(getattr(ctx, "defaultParallelism", 2) or 2))
             physical = Planner(config).plan(optimized)
-            rdd = Compiler(ctx).compile(physical)
+            # Compiling runs the jobs that collect broadcast sides; plain EXPLAIN skips it.
+            rdd = Compiler(ctx).compile(physical) if compile else None
         fields = [pa.field(n, c.type if c.type != T.NULL else pa.null()) for n, c in zip(names, optimized.schema)]
         return QueryOutput(schema=pa.schema(fields), rdd=rdd, logical=logical, optimized=optimized,
                            physical=physical)
@@ -305,7 +306,7 @@ class Session:
     def _explain(self, body: str, mode: str) -> Result:
         stmts = sqlglot.parse(body, read="hive")
         stmt = stmts[0]
-        out = self.plan_query(stmt)
+        out = self.plan_query(stmt, compile=mode == "extended")
         parts = []
         if mode == "extended":
             parts += ["== Parsed Logical Plan ==", L.explain(out.logical), ""]

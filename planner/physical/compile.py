@@ -298,7 +298,13 @@ class Compiler:
         rdd = self.compile(node.input)
         in_schema = node.input.schema
         keys = node.keys
-        exchange = node.exchange and rdd.getNumPartitions() > 1
+        from rdd.columnar import BatchHashPartitioner
+        part = rdd.partitioner
+        placed = rdd.getNumPartitions() == 1 or (
+            bool(keys) and isinstance(part, BatchHashPartitioner) and set(part.keys) <= set(keys))
+        # Correctness does not rest on plan-time partition counts: exchange unless the rows
+        # of each group already share a partition.
+        exchange = not placed
         if node.partial and exchange:
             rdd = rdd.mapPartitions(functools.partial(_partial_agg_task, keys, node.aggs, in_schema))
             rdd = self._exchange(rdd, keys, node.num_partitions)

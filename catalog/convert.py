@@ -35,7 +35,10 @@ def hive_cast(arr: pa.Array, hive_type: str | HiveType) -> pa.Array:
         return _decimal_to_decimal(arr, h)
     from catalog.types import to_arrow
 
-    return pc.cast(arr, to_arrow(h))
+    out = pc.cast(arr, to_arrow(h))
+    if target_name in ("varchar", "char"):
+        out = pc.utf8_slice_codeunits(out, 0, h.params[0])  # Hive truncates to the declared length
+    return out
 
 
 def _decimal_to_decimal(arr: pa.Array, h: HiveType) -> pa.Array:

@@ -48,6 +48,18 @@ from catalog.writer import (
 log = logging.getLogger(__name__)
 
 
+_CODEC_PROPERTIES = ("parquet.compression", "orc.compress")
+
+
+def with_codec_options(t: Table) -> Table:
+    """Hive's codec table properties (``parquet.compression``, ``orc.compress``) handed to
+    the format writers through the storage options."""
+    extra = tuple((k, v) for k, v in t.properties if k in _CODEC_PROPERTIES)
+    if not extra:
+        return t
+    return replace(t, storage=replace(t.storage, serde_properties=t.storage.serde_properties + extra))
+
+
 class WriteOps:
     """Atomic writes; expects the rest of ``Catalog`` on self."""
 
@@ -82,7 +94,7 @@ class WriteOps:
         fs, staging_path = resolve(staging)
         fs.create_dir(staging_path, recursive=True)
         ws = WriteSpec(
-            table=t, write_id=write_id, staging=staging, static_partition=static,  # type: ignore[arg-type]
+            table=with_codec_options(t), write_id=write_id, staging=staging, static_partition=static,  # type: ignore[arg-type]
             max_rows_per_file=max_rows_per_file or int(t.props.get("lamna.max.rows.per.file", 1_000_000)),
         )
         return PendingWrite(self, ws, overwrite, max_partitions=max_partitions)
@@ -125,7 +137,7 @@ class WriteOps:
         self.metastore.begin_write(write_id, table.db, table.name, staging, self._host, *self._me())
         fs, staging_path = resolve(staging)
         fs.create_dir(staging_path, recursive=True)
-        spec = WriteSpec(table=table, write_id=write_id, staging=staging,
+        spec = WriteSpec(table=with_codec_options(table), write_id=write_id, staging=staging,
                          max_rows_per_file=max_rows_per_file or 1_000_000)
         pending = PendingWrite(self, spec, overwrite=False, create=table)
         try:
@@ -170,12 +182,15 @@ class WriteOps:
         if not exists(src_fs, src_path):
             raise CatalogError(f"LOAD DATA: path {path} does not exist")
         fmt = formats.get(t.storage.format)
-        if fmt.NAME == "parquet":
+        magic = {"parquet": (b"PAR1", "Parquet"), "orc": (b"ORC", "ORC")}.get(fmt.NAME)
+        if magic is not None:
             for f in files:
                 with src_fs.open_input_file(f.path) as fh:
-                    head = fh.read(4)
-                if head != b"PAR1":
-                    raise WriteError(f"LOAD DATA: {f.path} is not a Parquet file but {t.qualified_name} is stored as Parquet")
+                    head = fh.read(len(magic[0]))
+                if head != magic[0]:
+                    raise WriteError(
+                        f"LOAD DATA: {f.path} is not a {magic[1]} file but {t.qualified_name} is stored as {magic[1]}"
+                    )
         pending = self.start_write(t.db, t.name, overwrite=overwrite, partition=values)
         try:
             fs, staging = resolve(pending.spec.staging)

@@ -45,5 +45,6 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
 
 
 def write(fs: pafs.FileSystem, path: str, table: pa.Table, columns: tuple[Column, ...], storage: StorageFormat) -> None:
+    codec = storage.serde_options.get("orc.compress", "zlib").lower()
     with fs.open_output_stream(path) as out:
-        paorc.write_table(table, out)
+        paorc.write_table(table, out, compression="uncompressed" if codec == "none" else codec)

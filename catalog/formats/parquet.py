@@ -47,5 +47,5 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
 
 def write(fs: pafs.FileSystem, path: str, table: pa.Table, columns: tuple[Column, ...], storage: StorageFormat) -> None:
     with fs.open_output_stream(path) as out:
-        pq.write_table(table, out, compression=storage.serde_options.get("compression", "snappy"),
+        pq.write_table(table, out, compression=storage.serde_options.get("parquet.compression", "snappy").lower(),
                        row_group_size=128 * 1024)

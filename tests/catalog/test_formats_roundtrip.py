@@ -102,3 +102,21 @@ def test_text_file_layout_is_hive_lazy_simple(cat, warehouse):
                                         "s": ["x", None]}))
     (path,) = glob.glob(os.path.join(warehouse, "default.db", "t", "*"))
     assert open(path, "rb").read() == b"1\x01a\x02b\x01k\x031\x02j\x032\x01x\n\\N\x01\x01\\N\x01\\N\n"
+
+
+@pytest.mark.parametrize("fmt,prop,value,check", [
+    ("parquet", "parquet.compression", "ZSTD", lambda p: pq.ParquetFile(p).metadata.row_group(0).column(0).compression == "ZSTD"),
+    ("orc", "orc.compress", "SNAPPY", lambda p: orc.ORCFile(p).compression == "SNAPPY"),
+])
+def test_codec_table_properties(cat, warehouse, fmt, prop, value, check):
+    cat.create_table(Table("default", "t", MANAGED, (Column("a", "int"),), storage=StorageFormat(format=fmt),
+                           properties=((prop, value),)))
+    cat.write("default", "t", pa.table({"a": pa.array([1, 2], pa.int32())}))
+    (path,) = glob.glob(os.path.join(warehouse, "default.db", "t", "*"))
+    assert check(path)
+
+
+def test_varchar_truncates_whatever_the_source_type(cat):
+    cat.create_table(Table("default", "v", MANAGED, (Column("s", "varchar(2)"),)))
+    cat.write("default", "v", pa.table({"s": pa.array([12345, 6], pa.int64())}))
+    assert sorted(read_all(cat.scan_source("default", "v")).column("s").to_pylist()) == ["12", "6"]

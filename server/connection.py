@@ -21,8 +21,16 @@ from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from server import protocol as M
-from server.errors import (ADMIN_SHUTDOWN, INTERNAL, INVALID_AUTHORIZATION, INVALID_PASSWORD,
-                           PROTOCOL_VIOLATION, QUERY_CANCELED, TOO_MANY_CONNECTIONS, PgError)
+from server.errors import (
+    ADMIN_SHUTDOWN,
+    INTERNAL,
+    INVALID_AUTHORIZATION,
+    INVALID_PASSWORD,
+    PROTOCOL_VIOLATION,
+    QUERY_CANCELED,
+    TOO_MANY_CONNECTIONS,
+    PgError,
+)
 from server.scram import MECHANISM, ScramError, ScramExchange
 from server.session import Portal, Session
 from server.statements import split_statements
@@ -79,7 +87,7 @@ class ClientConnection:
             return await asyncio.wait_for(self.reader.readexactly(n), timeout)
         except asyncio.IncompleteReadError:
             raise Closed("client closed the connection") from None
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             raise M.ProtocolViolation("timed out reading a message") from None
         except (ConnectionError, OSError):
             raise Closed("connection reset") from None
@@ -116,7 +124,7 @@ class ClientConnection:
         except M.ProtocolViolation as ex:
             reason = f"protocol violation: {ex}"
             await self._fatal(PROTOCOL_VIOLATION, str(ex))
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             reason = "start-up or authentication timed out"
             await self._fatal(PROTOCOL_VIOLATION, "timeout during start-up or authentication")
         except PgError as ex:
@@ -534,4 +542,4 @@ def _tag(portal: Portal) -> str:
     return f"{r.tag} {portal.sent}" if r.count_in_tag else r.tag
 
 
-__all__ = ["ClientConnection", "QUERY_CANCELED"]
+__all__ = ["QUERY_CANCELED", "ClientConnection"]

@@ -60,7 +60,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         value = getattr(args, name)
         return value if value is not None else file.get(key, default)
 
-    settings = dict((k, str(v)) for k, v in (file.get("settings") or {}).items())
+    settings = {k: str(v) for k, v in (file.get("settings") or {}).items()}
     for item in args.set:
         k, sep, v = item.partition("=")
         if not sep:

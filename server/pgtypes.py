@@ -305,7 +305,7 @@ def binary_encoder(t: pa.DataType) -> Encoder:
     if pa.types.is_timestamp(t):
         def ts(v: dt.datetime) -> bytes:
             if v.tzinfo is not None:
-                v = v.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                v = v.astimezone(dt.UTC).replace(tzinfo=None)
             delta = v - _PG_EPOCH_TS
             return struct.pack("!q", (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds)
         return _per_value(ts)
@@ -366,7 +366,7 @@ def _text_literal(text: str, oid: int) -> str:
         if oid in (TIMESTAMP, TIMESTAMPTZ):
             v = dt.datetime.fromisoformat(text.strip())
             if v.tzinfo is not None:
-                v = v.astimezone(dt.timezone.utc).replace(tzinfo=None)
+                v = v.astimezone(dt.UTC).replace(tzinfo=None)
             return f"TIMESTAMP '{v.isoformat(sep=' ')}'"
         if oid == BYTEA:
             raw = bytes.fromhex(text[2:]) if text.startswith("\\x") else text.encode("utf-8")

@@ -134,7 +134,7 @@ class Server:
         if self._server is not None:
             try:
                 await asyncio.wait_for(self._server.wait_closed(), 2)
-            except (asyncio.TimeoutError, TimeoutError):
+            except TimeoutError:
                 pass
         await asyncio.get_running_loop().run_in_executor(None, self.engine.close)
         log.info("stopped")

@@ -23,10 +23,29 @@ from server import pgcatalog as C
 from server import pgtypes as P
 from server import protocol as M
 from server import settings as S
-from server.errors import (DUPLICATE_CURSOR, IN_FAILED_TRANSACTION, INVALID_CURSOR_NAME, QUERY_CANCELED,
-                           PgError, from_engine)
-from server.statements import (CloseCursor, Command, CopyOut, Declare, EngineSql, Fetch, NoOp, SetVariable,
-                               ShowVariable, Transaction, classify, parameter_numbers, substitute)
+from server.errors import (
+    DUPLICATE_CURSOR,
+    IN_FAILED_TRANSACTION,
+    INVALID_CURSOR_NAME,
+    QUERY_CANCELED,
+    PgError,
+    from_engine,
+)
+from server.statements import (
+    CloseCursor,
+    Command,
+    CopyOut,
+    Declare,
+    EngineSql,
+    Fetch,
+    NoOp,
+    SetVariable,
+    ShowVariable,
+    Transaction,
+    classify,
+    parameter_numbers,
+    substitute,
+)
 from server.translate import Identity, translate
 
 log = logging.getLogger(__name__)

@@ -72,9 +72,9 @@ _WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*|\d+|\"[^\"]*\"|\S")
 _PG_SHOW_ALIASES = {"transaction isolation level": "transaction_isolation", "time zone": "timezone"}
 
 #: Hive's listing forms of SET go to the engine: bare ``SET`` and ``SET -v``.
-_HIVE_SET = re.compile(r"^\s*set(\s+-v)?\s*$", re.I)
+_HIVE_SET = re.compile(r"^\s*set(\s+-v)?\s*$", re.IGNORECASE)
 #: Hive's ``SET key`` shows a setting.
-_HIVE_SET_SHOW = re.compile(r"^\s*set\s+([\w.]+\.[\w.]+)\s*$", re.I)
+_HIVE_SET_SHOW = re.compile(r"^\s*set\s+([\w.]+\.[\w.]+)\s*$", re.IGNORECASE)
 
 
 def _ident(word: str) -> str:
@@ -82,7 +82,7 @@ def _ident(word: str) -> str:
 
 
 def _strip_comments(sql: str) -> str:
-    return re.sub(r"^(\s|--[^\n]*(\n|$)|/\*.*?\*/)*", "", sql, flags=re.S)
+    return re.sub(r"^(\s|--[^\n]*(\n|$)|/\*.*?\*/)*", "", sql, flags=re.DOTALL)
 
 
 def classify(text: str) -> Command:
@@ -130,16 +130,16 @@ def classify(text: str) -> Command:
 
 
 def _set(body: str) -> Command:
-    m = re.match(r"set\s+(session\s+|local\s+)?(.*)$", body, re.I | re.S)
+    m = re.match(r"set\s+(session\s+|local\s+)?(.*)$", body, re.IGNORECASE | re.DOTALL)
     assert m
     local = (m.group(1) or "").strip().lower() == "local"
     rest = m.group(2).strip()
     low = rest.lower()
     if low.startswith("time zone"):
         return SetVariable("timezone", _value(rest[9:]), local)
-    if low.startswith("transaction") or low.startswith("characteristics") or low.startswith("session characteristics"):
+    if low.startswith(("transaction", "characteristics", "session characteristics")):
         return NoOp("SET")
-    m2 = re.match(r'("[^"]+"|[\w.]+)\s*(=|\s+to\s+)\s*(.*)$', rest, re.I | re.S)
+    m2 = re.match(r'("[^"]+"|[\w.]+)\s*(=|\s+to\s+)\s*(.*)$', rest, re.IGNORECASE | re.DOTALL)
     if not m2:
         raise PgError(SYNTAX_ERROR, f"syntax error in SET: {body[:60]}")
     value = m2.group(3).strip()
@@ -160,7 +160,7 @@ def _value(text: str) -> str:
 
 
 def _declare(body: str) -> Command:
-    m = re.match(r'declare\s+("[^"]+"|\w+)\s+(.*?)\bcursor\b(.*?)\bfor\b\s+(.*)$', body, re.I | re.S)
+    m = re.match(r'declare\s+("[^"]+"|\w+)\s+(.*?)\bcursor\b(.*?)\bfor\b\s+(.*)$', body, re.IGNORECASE | re.DOTALL)
     if not m:
         raise PgError(SYNTAX_ERROR, "syntax error in DECLARE")
     return Declare(_ident(m.group(1)), m.group(4))
@@ -191,10 +191,10 @@ def _fetch(body: str, move: bool) -> Command:
 
 
 def _copy(body: str) -> Command:
-    m = re.match(r"copy\s+\((.*)\)\s+to\s+stdout\b(.*)$", body, re.I | re.S)
+    m = re.match(r"copy\s+\((.*)\)\s+to\s+stdout\b(.*)$", body, re.IGNORECASE | re.DOTALL)
     if m:
         return CopyOut(m.group(1))
-    m = re.match(r'copy\s+([\w."]+)\s*(\(([^)]*)\))?\s+to\s+stdout\b(.*)$', body, re.I | re.S)
+    m = re.match(r'copy\s+([\w."]+)\s*(\(([^)]*)\))?\s+to\s+stdout\b(.*)$', body, re.IGNORECASE | re.DOTALL)
     if m:
         cols = m.group(3) or "*"
         return CopyOut(f"SELECT {cols} FROM {m.group(1)}")

@@ -29,7 +29,7 @@ _MARKERS = re.compile(
     r"pg_catalog|information_schema|\bpg_\w+|::|\bversion\s*\(|current_schema|current_database|current_user"
     r"|session_user|current_setting|set_config|\bformat_type\b|\bany\s*\(|\bregclass\b|\bilike\b"
     r"|current_catalog|\bE'",
-    re.I)
+    re.IGNORECASE)
 
 
 @dataclass
@@ -58,8 +58,8 @@ def needs_translation(sql: str, dialect: str) -> bool:
 
 def _pre(sql: str) -> str:
     """Text-level forms sqlglot does not parse."""
-    sql = re.sub(r"OPERATOR\s*\(\s*pg_catalog\s*\.\s*([~!=<>*]+)\s*\)", r"\1", sql, flags=re.I)
-    sql = re.sub(r"\s+COLLATE\s+(pg_catalog\s*\.\s*)?(\"?default\"?|\"C\"|\"POSIX\")", "", sql, flags=re.I)
+    sql = re.sub(r"OPERATOR\s*\(\s*pg_catalog\s*\.\s*([~!=<>*]+)\s*\)", r"\1", sql, flags=re.IGNORECASE)
+    sql = re.sub(r"\s+COLLATE\s+(pg_catalog\s*\.\s*)?(\"?default\"?|\"C\"|\"POSIX\")", "", sql, flags=re.IGNORECASE)
     return sql
 
 
@@ -126,7 +126,7 @@ _NULL_FUNCS = {"pg_get_expr", "obj_description", "col_description", "shobj_descr
                "pg_get_function_result", "pg_get_serial_sequence", "to_regtype", "array_to_string",
                "pg_tablespace_location", "pg_get_function_identity_arguments", "json_build_object",
                "jsonb_build_object", "json_agg", "array_agg", "unnest", "generate_subscripts",
-               "string_to_array", "array_position", "explode", "explode_outer", "array_to_string"}
+               "string_to_array", "array_position", "explode", "explode_outer"}
 _ZERO_FUNCS = {"pg_relation_size", "pg_total_relation_size", "pg_table_size", "pg_database_size",
                "pg_indexes_size"}
 
@@ -293,9 +293,9 @@ def _cast(node: exp.Cast, who: Identity) -> exp.Expression:
         return exp.Cast(this=value, to=exp.DataType.build("bigint"))
     if target == "regtype":
         return exp.Anonymous(this="lamna_format_type", expressions=[value, exp.Literal.number(-1)])
-    if target in ("name", "text", "bpchar", "character varying", "varchar", "char"):
-        if target in ("text", "name") or (isinstance(to, exp.DataType) and not to.expressions):
-            return exp.Cast(this=value, to=exp.DataType.build("string"))
+    if target in ("name", "text", "bpchar", "character varying", "varchar", "char") and (
+            target in ("text", "name") or (isinstance(to, exp.DataType) and not to.expressions)):
+        return exp.Cast(this=value, to=exp.DataType.build("string"))
     if target in ("int2vector", "oidvector", "_text", "_oid", "anyarray", "text[]"):
         return exp.Cast(this=value, to=exp.DataType.build("string"))
     return node

@@ -28,7 +28,7 @@ class ScramVerifier:
     server_key: bytes
 
     def text(self) -> str:
-        b64 = lambda b: base64.b64encode(b).decode("ascii")  # noqa: E731
+        b64 = lambda b: base64.b64encode(b).decode("ascii")
         return (f"SCRAM-SHA-256${self.iterations}:{b64(self.salt)}$"
                 f"{b64(self.stored_key)}:{b64(self.server_key)}")
 

@@ -7,7 +7,6 @@ that installs them: CI must run every client.
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess

@@ -17,8 +17,20 @@ from server import pgtypes as P
 from server import protocol as M
 from server.errors import PgError
 from server.scram import ScramExchange
-from server.statements import (CloseCursor, CopyOut, Declare, EngineSql, Fetch, SetVariable, ShowVariable,
-                               Transaction, classify, parameter_numbers, split_statements, substitute)
+from server.statements import (
+    CloseCursor,
+    CopyOut,
+    Declare,
+    EngineSql,
+    Fetch,
+    SetVariable,
+    ShowVariable,
+    Transaction,
+    classify,
+    parameter_numbers,
+    split_statements,
+    substitute,
+)
 from server.translate import Identity, translate
 from server.users import make_verifier
 

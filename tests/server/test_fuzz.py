@@ -43,7 +43,7 @@ def _read_until_closed_or_ready(s: socket.socket) -> bytes:
     while True:
         try:
             chunk = s.recv(65536)
-        except (TimeoutError, socket.timeout):
+        except TimeoutError:
             return data
         except ConnectionError:
             return data

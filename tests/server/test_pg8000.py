@@ -11,8 +11,8 @@ from tests.server.conftest import ServerInfo, need_module
 
 
 def _native(server: ServerInfo):  # type: ignore[no-untyped-def]
-    pg8000 = need_module("pg8000")
-    import pg8000.native  # noqa: F401
+    need_module("pg8000")
+    import pg8000.native
     return pg8000.native.Connection(server.user, host=server.host, port=server.port,  # type: ignore[attr-defined]
                                     password=server.password, database="lamna", timeout=60)
 
@@ -30,8 +30,8 @@ def test_native_query_with_parameters(server: ServerInfo) -> None:
 
 
 def test_dbapi_cursor_and_error(server: ServerInfo) -> None:
-    pg8000 = need_module("pg8000")
-    import pg8000.dbapi  # noqa: F401
+    need_module("pg8000")
+    import pg8000.dbapi
     conn = pg8000.dbapi.connect(server.user, host=server.host, port=server.port,  # type: ignore[attr-defined]
                                 password=server.password, database="lamna")
     try:

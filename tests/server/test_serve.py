@@ -15,7 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.conftest import PASSWORD, ROOT, USER, ServerInfo, need, need_module, start_server, stop_server
+from tests.server.conftest import (
+    PASSWORD,
+    ROOT,
+    USER,
+    ServerInfo,
+    need,
+    need_module,
+    start_server,
+    stop_server,
+)
 from tests.server.test_psql import psql
 from tests.server.test_psycopg import SLOW_QUERY
 

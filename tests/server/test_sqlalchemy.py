@@ -46,6 +46,5 @@ def test_inspector_lists_tables_and_columns(engine) -> None:  # type: ignore[no-
 
 def test_error_is_programming_error(engine) -> None:  # type: ignore[no-untyped-def]
     sa = need_module("sqlalchemy")
-    with engine.connect() as conn:
-        with pytest.raises(sa.exc.ProgrammingError):
-            conn.execute(sa.text("SELECT nosuch FROM items"))
+    with engine.connect() as conn, pytest.raises(sa.exc.ProgrammingError):
+        conn.execute(sa.text("SELECT nosuch FROM items"))

@@ -109,14 +109,14 @@ def pg_attribute(s: Snapshot) -> pa.Table:
             ("attstorage", _STR), ("attalign", _STR), ("attnotnull", _BOOL), ("atthasdef", _BOOL),
             ("atthasmissing", _BOOL), ("attidentity", _STR), ("attgenerated", _STR), ("attisdropped", _BOOL),
             ("attislocal", _BOOL), ("attinhcount", _I32), ("attcollation", _I64), ("attacl", _STR),
-            ("attoptions", _STR), ("attfdwoptions", _STR)]
+            ("attoptions", _STR), ("attfdwoptions", _STR), ("attcompression", _STR)]
     rows = []
     for t in s.tables:
         rel = table_oid(t.database, t.name)
         for i, c in enumerate(t.columns, start=1):
             ct = P.hive_type_oid(c.hive_type)
             rows.append((rel, c.name, ct.oid, -1, ct.size, i, 0, -1, ct.modifier, ct.size in (1, 2, 4, 8), "p",
-                         "i", False, False, False, "", "", False, True, 0, 0, None, None, None))
+                         "i", False, False, False, "", "", False, True, 0, 0, None, None, None, ""))
     return _table(cols, rows)
 
 
@@ -264,6 +264,22 @@ def pg_opclass(s: Snapshot) -> pa.Table:
                   ("opcdefault", _BOOL), ("opcintype", _I64))
 
 
+def pg_auth_members(s: Snapshot) -> pa.Table:
+    return _empty(("roleid", _I64), ("member", _I64), ("grantor", _I64), ("admin_option", _BOOL))
+
+
+def pg_tables(s: Snapshot) -> pa.Table:
+    return _table([("schemaname", _STR), ("tablename", _STR), ("tableowner", _STR), ("tablespace", _STR),
+                   ("hasindexes", _BOOL), ("hasrules", _BOOL), ("hastriggers", _BOOL), ("rowsecurity", _BOOL)],
+                  [(schema_name(t.database), t.name, s.user, None, False, False, False, False)
+                   for t in s.tables if t.kind != "view"])
+
+
+def pg_views(s: Snapshot) -> pa.Table:
+    return _table([("schemaname", _STR), ("viewname", _STR), ("viewowner", _STR), ("definition", _STR)],
+                  [(schema_name(t.database), t.name, s.user, None) for t in s.tables if t.kind == "view"])
+
+
 def pg_range(s: Snapshot) -> pa.Table:
     return _empty(("rngtypid", _I64), ("rngsubtype", _I64))
 
@@ -327,7 +343,8 @@ def is_views(s: Snapshot) -> pa.Table:
 PG_CATALOG = {f.__name__: f for f in (
     pg_namespace, pg_class, pg_attribute, pg_type, pg_database, pg_roles, pg_settings, pg_am, pg_tablespace,
     pg_description, pg_proc, pg_index, pg_constraint, pg_attrdef, pg_inherits, pg_enum, pg_collation,
-    pg_trigger, pg_rewrite, pg_extension, pg_sequence, pg_statistic_ext, pg_policy, pg_publication, pg_publication_rel, pg_publication_namespace, pg_opclass, pg_range,
+    pg_trigger, pg_rewrite, pg_extension, pg_sequence, pg_statistic_ext, pg_policy, pg_publication, pg_publication_rel, pg_publication_namespace, pg_opclass, pg_auth_members, pg_tables, pg_views,
+    pg_range,
     pg_matviews)}
 PG_CATALOG["pg_user"] = pg_roles
 PG_CATALOG["pg_authid"] = pg_roles

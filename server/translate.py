@@ -154,6 +154,8 @@ def _rewrite(node: exp.Expression, who: Identity, found: set[tuple[str, str]]) -
         # Subscripts apply to PostgreSQL arrays (current_schemas(), indkey, conkey); the
         # catalog tables keep none, so an element is NULL.
         return _null_string()
+    if isinstance(node, exp.Array) and any(isinstance(e, (exp.Select, exp.Subquery)) for e in node.expressions):
+        return _null_string()  # ARRAY(subquery): role memberships and the like; we have none
     if isinstance(node, exp.Escape) and isinstance(node.this, exp.Like):
         return _like_escape(node)
     if isinstance(node, exp.CurrentVersion):

@@ -82,3 +82,10 @@ def test_transaction_commands_are_accepted(server: ServerInfo) -> None:
 def test_commit_outside_a_transaction_warns(server: ServerInfo) -> None:
     proc = psql(server, "-c", "COMMIT")
     assert "there is no transaction in progress" in proc.stderr
+
+
+def test_more_describe_commands(server: ServerInfo) -> None:
+    out = psql(server, "-c", r"\d+ numbers").stdout
+    assert "bigint" in out and "label" in out
+    assert "public" in psql(server, "-c", r"\dn").stdout
+    assert server.user in psql(server, "-c", r"\du").stdout

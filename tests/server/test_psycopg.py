@@ -201,3 +201,20 @@ def test_progress_notices(server: ServerInfo) -> None:
         notices.clear()
         c.execute("SELECT count(*) FROM numbers").fetchone()
         assert notices == []
+
+
+def test_catalog_tables_are_queryable(conn) -> None:  # type: ignore[no-untyped-def]
+    rows = conn.execute("SELECT table_schema, table_name, table_type FROM information_schema.tables "
+                        "WHERE table_name IN ('items', 'numbers') ORDER BY table_name").fetchall()
+    assert rows == [("public", "items", "BASE TABLE"), ("public", "numbers", "BASE TABLE")]
+    cols = conn.execute("SELECT column_name, data_type, numeric_precision, numeric_scale FROM "
+                        "information_schema.columns WHERE table_name = 'items' ORDER BY ordinal_position").fetchall()
+    assert cols[0] == ("id", "integer", 32, 0) and cols[2] == ("price", "numeric", 10, 2)
+    assert conn.execute("SELECT count(*) FROM pg_catalog.pg_tables WHERE schemaname = 'public'").fetchone()[0] >= 2
+    oid = conn.execute("SELECT 'items'::regclass::oid").fetchone()[0]
+    assert conn.execute("SELECT relname FROM pg_class WHERE oid = %s", (oid,)).fetchone() == ("items",)
+    assert conn.execute("SELECT typname FROM pg_type WHERE oid = 1700").fetchone() == ("numeric",)
+    assert conn.execute("SELECT current_schema(), current_database(), current_user").fetchone() == \
+        ("public", "lamna", "alice")
+    assert conn.execute("SELECT set_config('application_name', 'x1', false)").fetchone() == ("x1",)
+    assert conn.execute("SHOW application_name").fetchone() == ("x1",)

@@ -68,11 +68,35 @@ class ScanSpec:
     limit: int | None
 
 
+SCAN_BATCH_ROWS = 262_144
+
+
+def _coalesced(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    """Merge small batches from a reader into ~``rows``-row batches: every operator
+    call costs Python overhead per batch, so fewer, larger batches run faster."""
+    pending: list[pa.RecordBatch] = []
+    n = 0
+    for b in batches:
+        if b.num_rows >= rows and not pending:
+            yield b
+            continue
+        pending.append(b)
+        n += b.num_rows
+        if n >= rows:
+            yield pa.Table.from_batches(pending).combine_chunks().to_batches()[0]
+            pending, n = [], 0
+    if pending:
+        t = pa.Table.from_batches(pending).combine_chunks()
+        if t.num_rows:
+            yield t.to_batches()[0]
+
+
 def scan_split(spec: ScanSpec, splits: Iterable[Any]) -> Iterator[pa.RecordBatch]:
     from rdd import TaskContext
     left = spec.limit
     for split in splits:
-        for b in spec.source.read_split(split, list(spec.fields), spec.arrow_filter):
+        reader = spec.source.read_split(split, list(spec.fields), spec.arrow_filter)
+        for b in (reader if spec.limit is not None else _coalesced(reader, SCAN_BATCH_ROWS)):
             tc = TaskContext.get()
             if tc is not None:
                 tc.check_interrupted()

@@ -200,3 +200,24 @@ def test_slow_loris_is_cut_off(tmp_path_factory: pytest.TempPathFactory) -> None
         assert "timed out" in info.log.read_text() or "timeout" in info.log.read_text()
     finally:
         stop_server(info)
+
+
+def test_ssl_and_gssenc_requests_are_refused_then_startup_proceeds(trust_server: ServerInfo) -> None:
+    for code in (80877103, 80877104):  # SSLRequest, GSSENCRequest
+        s = _connect(trust_server)
+        s.sendall(struct.pack("!ii", 8, code))
+        assert s.recv(1) == b"N"
+        s.sendall(_startup())
+        assert _ready(_read_until_closed_or_ready(s))
+        s.close()
+
+
+def test_cancel_with_a_wrong_key_is_ignored(trust_server: ServerInfo) -> None:
+    s = _logged_in(trust_server)
+    c = _connect(trust_server)
+    c.sendall(struct.pack("!iiii", 16, 80877102, 1, 2))
+    assert c.recv(10) == b""  # the server just closes a cancel connection
+    c.close()
+    s.sendall(_msg(b"Q", b"SELECT 9\0"))
+    assert b"SELECT 1" in _read_until_closed_or_ready(s)
+    s.close()

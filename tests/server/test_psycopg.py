@@ -218,3 +218,12 @@ def test_catalog_tables_are_queryable(conn) -> None:  # type: ignore[no-untyped-
         ("public", "lamna", "alice")
     assert conn.execute("SELECT set_config('application_name', 'x1', false)").fetchone() == ("x1",)
     assert conn.execute("SHOW application_name").fetchone() == ("x1",)
+
+
+def test_pipeline_mode_and_executemany(conn) -> None:  # type: ignore[no-untyped-def]
+    with conn.pipeline():
+        first = conn.execute("SELECT %s::int", (1,))
+        second = conn.execute("SELECT name FROM items WHERE id = %s", (2,))
+    assert first.fetchall() == [(1,)] and second.fetchall() == [("pear",)]
+    cur = conn.cursor()
+    cur.executemany("SELECT %s", [(1,), (2,)])

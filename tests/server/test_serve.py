@@ -139,6 +139,14 @@ def test_one_log_line_per_connection_and_statement(server: ServerInfo) -> None:
     assert "connect pid=" in log and "disconnect pid=" in log
 
 
+def test_user_entry_point_for_the_lamna_command(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-c", "import sys, server.usercli as u; sys.exit(u.main(sys.argv[1:]))",
+                           "add", "carol", "--users", str(tmp_path / "u.json"), "--password-stdin"],
+                          input="pw-carol\n", text=True, cwd=ROOT, capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "carol" in json.loads((tmp_path / "u.json").read_text())["users"]
+
+
 def test_user_subcommand_rejects_empty_password(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "server.main", "user", "add", "eve", "--users",
                            str(tmp_path / "u.json"), "--password-stdin"], input="\n", text=True, cwd=ROOT,

@@ -69,8 +69,20 @@ def _schema_batches(schema: pa.Schema, it: Iterable[pa.RecordBatch]) -> pa.Table
 # ---------------------------------------------------------------- task functions
 
 
-def _scan_task(spec: K.ScanSpec, splits: Iterator[Any]) -> Iterator[pa.RecordBatch]:
-    return K.scan_split(spec, splits)
+def balance_splits(splits: list[Any], n: int) -> list[list[Any]]:
+    """Splits into ``n`` groups of similar size (largest first, onto the lightest group)."""
+    n = max(1, min(n, len(splits)))
+    groups: list[list[Any]] = [[] for _ in range(n)]
+    load = [0] * n
+    for sp in sorted(splits, key=lambda x: -(getattr(x, "size_bytes", 0) or getattr(x, "length", 0) or 1)):
+        i = load.index(min(load))
+        groups[i].append(sp)
+        load[i] += getattr(sp, "size_bytes", 0) or getattr(sp, "length", 0) or 1
+    return [g for g in groups if g]
+
+
+def _scan_task(spec: K.ScanSpec, groups: Iterator[Any]) -> Iterator[pa.RecordBatch]:
+    return K.scan_split(spec, (sp for g in groups for sp in g))
 
 
 def _values_task(table: pa.Table, _: Iterator[Any]) -> Iterator[pa.RecordBatch]:
@@ -208,7 +220,8 @@ class Compiler:
                 splits = list(node.splits)
                 if not splits:
                     return ctx.parallelize([], 1)
-                rdd = ctx.parallelize(splits, node.partitions)
+                groups = balance_splits(splits, node.partitions)
+                rdd = ctx.parallelize(groups, len(groups))
                 return rdd.mapPartitions(functools.partial(_scan_task, node.spec))
             case ValuesExec():
                 return ctx.parallelize([0], 1).mapPartitions(functools.partial(_values_task, node.table))

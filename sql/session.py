@@ -10,6 +10,7 @@ planned and compiled here. The session implements the ``StatementSession`` proto
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import threading
 from collections.abc import Iterator
@@ -31,6 +32,9 @@ from planner.rules.decorrelate import DecorrelationError
 from planner.sources import ArrowTableSource
 from sql import errors as E
 from sql.binder import Binder, Udf, ViewDef, sql_type
+
+# sqlglot logs a warning for every statement it parses as a generic Command (SHOW, …)
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 _QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery, exp.Values)
 
@@ -181,6 +185,11 @@ class Session:
         if isinstance(t, str):
             t = sql_type(exp.DataType.build(t, dialect="hive"))
         self.udfs[name.lower()] = Udf(name.lower(), fn, t)
+
+    def cancel(self) -> None:
+        """Cancel the running queries of this session (tasks stop at their next batch)."""
+        if self._ctx is not None:
+            self._ctx.cancelAllJobs()
 
     def register_udaf(self, name: str, fn: Any, return_type: Any) -> None:
         """``fn(values: pyarrow.Array) -> scalar`` is called once per group."""

@@ -153,3 +153,26 @@ def test_user_subcommand_rejects_empty_password(tmp_path: Path) -> None:
                           capture_output=True, timeout=60)
     assert proc.returncode == 1 and not (tmp_path / "u.json").exists()
     assert PASSWORD not in proc.stderr
+
+
+def test_query_cap_queues_the_rest(tmp_path: Path) -> None:
+    psycopg = need_module("psycopg")
+    info = start_server(tmp_path, "--max-queries", "1")
+    try:
+        finished: list[tuple[str, float]] = []
+
+        def run(name: str, sql: str) -> None:
+            with psycopg.connect(info.dsn(), autocommit=True) as c:  # type: ignore[attr-defined]
+                c.execute(sql).fetchall()
+                finished.append((name, time.monotonic()))
+
+        slow = threading.Thread(target=run, args=("slow", SLOW_QUERY))
+        slow.start()
+        time.sleep(0.5)
+        quick = threading.Thread(target=run, args=("quick", "SELECT 1"))
+        quick.start()
+        slow.join(120)
+        quick.join(120)
+        assert [name for name, _ in finished] == ["slow", "quick"]
+    finally:
+        stop_server(info)

@@ -33,7 +33,8 @@ from server.errors import (
 )
 from server.scram import MECHANISM, ScramError, ScramExchange
 from server.session import Portal, Session
-from server.statements import split_statements
+from server.settings import REPORTED
+from server.statements import classify, split_statements
 from server.worker import Worker
 
 if TYPE_CHECKING:
@@ -218,7 +219,6 @@ class ClientConnection:
         return True
 
     def _reported(self) -> list[tuple[str, str]]:
-        from server.settings import REPORTED
         assert self.session is not None
         return [(shown, self.session.settings.get(k, "")) for k, shown in REPORTED.items()]
 
@@ -389,7 +389,7 @@ class ClientConnection:
         for offset, text in statements:
             started = time.monotonic()
             try:
-                portal = Portal("", _classify(text), (), text)
+                portal = Portal("", classify(text), (), text)
                 async with self._statement():
                     result = await self._guarded(self.session.start, portal)
                     self._announce_settings(result)
@@ -529,11 +529,6 @@ class ClientConnection:
         except PgError as ex:
             self._log_statement(portal.sql_text, started, f"error {ex.code}", 0)
             raise
-
-
-def _classify(text: str) -> Any:
-    from server.statements import classify
-    return classify(text)
 
 
 def _tag(portal: Portal) -> str:

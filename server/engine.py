@@ -10,6 +10,7 @@ attributes the ``StatementSession`` protocol documents (``catalog``, ``rdd_conte
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,10 +41,13 @@ class Engine:
     """The shared engine: a root connection owns the catalog and the RDD context."""
 
     def __init__(self, warehouse: str | None, master: str | None, settings: dict[str, str]) -> None:
-        self.warehouse = warehouse
+        # Resolve Hive's default here so that every session shares one catalog (a session
+        # given no warehouse would open its own default one lazily).
+        self.warehouse = warehouse or os.environ.get("LAMNA_WAREHOUSE") or "./lamna-warehouse"
         self._settings = settings
-        self._root = sql.connect(warehouse=warehouse, master=master, **settings)
+        self._root = sql.connect(warehouse=self.warehouse, master=master, **settings)
         self._lock = threading.Lock()
+        self.catalog()  # open now: a bad warehouse stops the server at start, not a client later
 
     @property
     def _session(self) -> Any:

@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import sqlglot
+from sqlglot import exp
 
 import sql
 from server import engine as E
@@ -151,10 +153,11 @@ class Portal:
         for batch in src.take(limit):
             if self.result.copy:
                 out.extend(_copy_rows(batch))
+            elif batch.num_columns == 0:
+                out.extend(M.data_row(()) for _ in range(batch.num_rows))
             else:
                 cols = [P.column_encoder(col.type, fmt)(col) for col, fmt in zip(batch.columns, formats)]
-                out.extend(M.data_row(values) for values in zip(*cols)) if cols else \
-                    out.extend(M.data_row(()) for _ in range(batch.num_rows))
+                out.extend(M.data_row(values) for values in zip(*cols))
         self.sent += len(out)
         return out, src.exhausted
 
@@ -516,10 +519,8 @@ class Session:
     def _origins(self, text: str, columns: list[Column]) -> list[Column]:
         """Table OID and column number for columns a single-table query reads unchanged."""
         try:
-            import sqlglot
-            from sqlglot import exp
             tree = sqlglot.parse_one(text, read="hive")
-        except Exception:
+        except Exception:  # not ours to report: the engine already accepted the text
             return columns
         if not isinstance(tree, exp.Select) or tree.args.get("joins") or not isinstance(tree.args.get("from_") or tree.args.get("from"), exp.From):
             return columns
@@ -567,7 +568,7 @@ def _returns_rows(command: Command) -> bool:
     return False
 
 
-def _table_result(tag: str, table: pa.Table, session: Session | None = None) -> Result:
+def _table_result(tag: str, table: pa.Table) -> Result:
     columns = [Column(f.name, P.column_type(f.type)) for f in table.schema]
     return Result(tag, columns, _StaticRows(table.to_batches()), count_in_tag=tag != "SHOW")
 

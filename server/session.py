@@ -421,7 +421,18 @@ class Session:
         self._store(name, new)
         if "." in name:  # the engine's own setting (lamna.*, spark.*, hive.*)
             self._engine(f"SET {name}={new}")
+        if name == "search_path":
+            self._use_schema(new)
         return Result("SET" if value is not None else "RESET")
+
+    def _use_schema(self, search_path: str) -> None:
+        """The first schema of the search path that is a Lamna database becomes current."""
+        known = set(self.engine.databases())
+        for entry in (e.strip().strip('"') for e in search_path.split(",")):
+            db = C.database_name(entry.lower())
+            if entry and entry != "$user" and db in known:
+                self._engine(f"USE `{db}`")
+                return
 
     def _store(self, name: str, value: str) -> None:
         self.settings[name] = value

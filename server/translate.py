@@ -28,7 +28,7 @@ VERSION_TEXT = f"PostgreSQL {SERVER_VERSION} (Lamna 0.1.0, a Shark-style warehou
 _MARKERS = re.compile(
     r"pg_catalog|information_schema|\bpg_\w+|::|\bversion\s*\(|current_schema|current_database|current_user"
     r"|session_user|current_setting|set_config|\bformat_type\b|\bany\s*\(|\bregclass\b|\bilike\b"
-    r"|current_catalog|\bE'",
+    r"|current_catalog|(?<![\w'])E'",
     re.IGNORECASE)
 
 

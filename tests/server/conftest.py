@@ -79,7 +79,7 @@ _TEMPLATE: list[Path] = []
 
 def seeded_warehouse(tmp: Path) -> str:
     """One seeded warehouse per test session, shared by every server the tests start
-    (the catalog is safe across processes; the tests only read it)."""
+    (the catalog is safe across processes; the tests read it, and one creates a database)."""
     if not _TEMPLATE:
         template = tmp.parent / "seeded-warehouse"
         if not template.exists():

@@ -227,3 +227,13 @@ def test_pipeline_mode_and_executemany(conn) -> None:  # type: ignore[no-untyped
     assert first.fetchall() == [(1,)] and second.fetchall() == [("pear",)]
     cur = conn.cursor()
     cur.executemany("SELECT %s", [(1,), (2,)])
+
+
+def test_search_path_selects_the_database(server: ServerInfo) -> None:
+    psycopg = need_module("psycopg")
+    with psycopg.connect(server.dsn(), autocommit=True) as c:  # type: ignore[attr-defined]
+        c.execute("CREATE DATABASE IF NOT EXISTS sp_test")
+        c.execute("SET search_path TO sp_test, public")
+        assert c.execute("SELECT current_schema()").fetchone() == ("sp_test",)
+        c.execute("SET search_path TO public")
+        assert c.execute("SELECT count(*) FROM items").fetchone() == (3,)

@@ -54,7 +54,7 @@ class StatsOps:
             wanted = [c.name for c in t.columns] if not columns else [self._column_name(t, c) for c in columns]
         else:
             wanted = []
-        source = self.scan_source(t.db, t.name)
+        source = self.scan_source(t.db, t.name, use_cache=False)
         parts = [p for p in source.parts if all(dict(p.raw).get(k) == v for k, v in static)]
         schema = t.arrow_schema()
         whole_table = bool(t.partition_columns) and not static

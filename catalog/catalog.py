@@ -23,6 +23,8 @@ import pyarrow.fs as pafs
 
 from catalog import formats
 from catalog.analyze import StatsOps
+from catalog.cache import _LIVE, CACHED_PROPERTY, CachedTableSource, TableCache
+from catalog.cache import build as build_cache
 from catalog.errors import (
     CatalogError,
     DatabaseNotFound,
@@ -69,9 +71,10 @@ WAREHOUSE_ENV = "LAMNA_WAREHOUSE"
 class Catalog(PartitionOps, WriteOps, StatsOps):
     """A warehouse opened by one session (a process may open several)."""
 
-    def __init__(self, warehouse: str, metastore: Metastore) -> None:
+    def __init__(self, warehouse: str, metastore: Metastore, cache: TableCache | None = None) -> None:
         self.warehouse = warehouse
         self.metastore = metastore
+        self.cache = cache if cache is not None else TableCache()
         self._temp_views: dict[str, Table] = {}
         self._host = socket.gethostname()
         self._proc: tuple[int, float | None] | None = None
@@ -86,7 +89,8 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
         return self._proc
 
     @classmethod
-    def open(cls, warehouse: str | None = None, *, busy_timeout: float = 30.0) -> Catalog:
+    def open(cls, warehouse: str | None = None, *, busy_timeout: float = 30.0,
+             cache: TableCache | None = None) -> Catalog:
         """Open (creating if needed) a warehouse: argument, else $LAMNA_WAREHOUSE, else
         ``./lamna-warehouse``. Recovers writes left by crashed processes."""
         location = warehouse or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
@@ -100,7 +104,7 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
             )
         os.makedirs(location, exist_ok=True)
         ms = Metastore(os.path.join(location, METASTORE_FILE), busy_timeout=busy_timeout)
-        cat = cls(location, ms)
+        cat = cls(location, ms, cache)
         cat._ensure_default_database()
         cat.recover()
         return cat
@@ -341,8 +345,8 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
     def scan_source(
         self, db: str, name: str, *, strict: bool = False, bad_fields: Any = None,
         split_bytes: int = DEFAULT_SPLIT_BYTES, wait_seconds: float = 60.0,
-        predicate: Any = None,
-    ) -> TableSource:
+        predicate: Any = None, use_cache: bool = True,
+    ) -> TableSource | CachedTableSource:
         """A consistent, picklable snapshot of a table for scanning.
 
         Waits while another process is committing to the table (finishing the commit
@@ -353,7 +357,8 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
         (e.g. an ``rdd`` accumulator). ``predicate`` (a ``pyarrow.compute.Expression``)
         prunes partitions *before* their directories are listed, which matters for
         tables with many partitions; the source then only covers partitions the
-        predicate may match.
+        predicate may match. A cached table (``CACHE TABLE``) comes back as a
+        ``CachedTableSource`` reading from memory, unless ``use_cache=False`` or strict.
         """
         deadline = time.monotonic() + wait_seconds
         while True:
@@ -362,11 +367,59 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
                 source = self._snapshot(db, name, strict, bad_fields, split_bytes, predicate)
                 v2, inflight2 = self.metastore.data_state(db.lower(), name.lower())
                 if v1 == v2 and not inflight2:
-                    return source
+                    return self._cached(source, v1, predicate) if use_cache and not strict else source
             if time.monotonic() > deadline:
                 raise MetastoreLocked(f"Table {db}.{name} is being written by another process; try again")
             self.recover()
             time.sleep(0.02)
+
+    def _cached(self, source: TableSource, version: int, predicate: Any) -> Any:
+        """The cached form of ``source`` if the table is (or is marked to be) cached."""
+        t = source.table
+        key = (t.db, t.name)
+        entry = self.cache.get(key, version)
+        if entry is None and t.props.get(CACHED_PROPERTY) == "true" and not source.strict:
+            full = source if predicate is None else self._snapshot(
+                t.db, t.name, source.strict, source.bad_fields, source.split_bytes, None)
+            entry = build_cache(full, version, self.cache)
+        if entry is None:
+            return source
+        splits, stats = self.cache.layout(key)
+        return CachedTableSource(source, entry.id, splits, stats,
+                                 sum(c.num_rows for c in entry.chunks))
+
+    def cache_table(self, db: str, name: str, *, lazy: bool = False) -> int | None:
+        """CACHE [LAZY] TABLE: mark the table cached (persisted, so it is rebuilt after a
+        restart) and, unless lazy, load it now. Returns the cached bytes (None if lazy
+        or over the budget)."""
+        t = self._require_table(db, name)
+        if t.props.get(CACHED_PROPERTY) != "true":
+            props = dict(t.properties)
+            props[CACHED_PROPERTY] = "true"
+            t = self.alter_table(t.db, t.name, replace(t, properties=tuple(props.items())))
+        if lazy:
+            return None
+        src = self.scan_source(t.db, t.name)
+        return sum(c.nbytes for c in _LIVE[src.entry_id].chunks) if isinstance(src, CachedTableSource) else None
+
+    def uncache_table(self, db: str, name: str, *, if_exists: bool = False) -> bool:
+        t = self.metastore.find_table(db.lower(), name.lower())
+        if t is None:
+            if if_exists:
+                return False
+            raise TableNotFound(f"{db}.{name}")
+        if t.props.get(CACHED_PROPERTY) == "true":
+            props = tuple((k, v) for k, v in t.properties if k != CACHED_PROPERTY)
+            self.alter_table(t.db, t.name, replace(t, properties=props))
+        return self.cache.drop((t.db, t.name))
+
+    def clear_cache(self) -> list[str]:
+        """CLEAR CACHE: uncache every table this catalog's cache holds."""
+        names = []
+        for db, name in self.cache.keys():
+            self.uncache_table(db, name, if_exists=True)
+            names.append(f"{db}.{name}")
+        return names
 
     def _snapshot(self, db: str, name: str, strict: bool, bad_fields: Any, split_bytes: int,
                   predicate: Any) -> TableSource:

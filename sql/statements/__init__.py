@@ -9,7 +9,7 @@ which case the Hive forms sqlglot cannot parse are recognised from ``sql_text``)
 
 Modules: ``ddl`` (CREATE/DROP/USE/TRUNCATE), ``alter``, ``dml`` (INSERT, multi-insert,
 LOAD DATA), ``show`` (SHOW, DESCRIBE), ``admin`` (ANALYZE, MSCK, SET, RESET),
-``tokens`` (parser for the Command forms), ``errors`` (positioned PEP 249 errors).
+``admin`` also CACHE/UNCACHE TABLE and CLEAR CACHE; ``tokens`` (parser for the Command forms), ``errors`` (positioned PEP 249 errors).
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ def is_statement(statement: exp.Expression | None, sql_text: str) -> bool:
         return _first_word(sql_text) in _TEXT_FORMS + ("USE", "DROP", "INSERT", "LOAD", "ANALYZE", "TRUNCATE", "FROM")
     return isinstance(statement, (exp.Create, exp.Drop, exp.Alter, exp.TruncateTable, exp.Insert,
                                   exp.MultitableInserts, exp.LoadData, exp.Describe, exp.Analyze, exp.Set,
-                                  exp.Use)) or _first_word(sql_text) == "RESET"
+                                  exp.Use, exp.Cache, exp.Uncache)) or _first_word(sql_text) in ("RESET", "CLEAR")
 
 
 def execute_statement(statement: exp.Expression | None, sql_text: str, session: StatementSession) -> StatementResult | None:
@@ -64,6 +64,8 @@ def execute_statement(statement: exp.Expression | None, sql_text: str, session: 
     word = _first_word(sql_text)
     if word == "RESET":
         return admin.reset(ctx, Tokens(sql_text))
+    if word == "CLEAR":
+        return admin.clear_cache(ctx, Tokens(sql_text))
     if word == "SET" and (statement is None or isinstance(statement, (exp.Set, exp.Command))):
         return admin.set_text(ctx, sql_text)
     if statement is None or isinstance(statement, exp.Command):
@@ -95,6 +97,10 @@ def execute_statement(statement: exp.Expression | None, sql_text: str, session: 
         return show.describe(ctx, statement)
     if isinstance(statement, exp.Analyze):
         return admin.analyze(ctx, statement)
+    if isinstance(statement, exp.Cache):
+        return admin.cache(ctx, statement)
+    if isinstance(statement, exp.Uncache):
+        return admin.uncache(ctx, statement)
     return None
 
 

@@ -105,3 +105,31 @@ def reset(ctx: Ctx, toks: Tokens) -> StatementResult:
     key = toks.rest_text()
     ctx.session.settings.pop(key, None)
     return StatementResult()
+
+
+def cache(ctx: Ctx, node: exp.Cache) -> StatementResult:
+    """CACHE [LAZY] TABLE t (CACHE TABLE t AS SELECT is not supported: cache a table)."""
+    if node.args.get("expression") is not None:
+        raise ctx.error("CACHE TABLE ... AS SELECT is not supported; create the table, then CACHE TABLE it", node)
+    db, name = table_name(ctx, node.this)
+    with located(ctx.pos(node.this)):
+        nbytes = ctx.catalog.cache_table(db, name, lazy=bool(node.args.get("lazy")))
+    if node.args.get("lazy"):
+        return StatementResult(message=f"{db}.{name} will be cached on first use")
+    if nbytes is None:
+        return StatementResult(message=f"{db}.{name} is marked cached but does not fit the cache budget")
+    return StatementResult(message=f"Cached {db}.{name} ({nbytes} bytes in memory)")
+
+
+def uncache(ctx: Ctx, node: exp.Uncache) -> StatementResult:
+    db, name = table_name(ctx, node.this)
+    with located(ctx.pos(node.this)):
+        ctx.catalog.uncache_table(db, name, if_exists=bool(node.args.get("exists")))
+    return StatementResult()
+
+
+def clear_cache(ctx: Ctx, toks: Tokens) -> StatementResult:
+    toks.expect("CLEAR", "CACHE")
+    toks.expect_end()
+    names = ctx.catalog.clear_cache()
+    return StatementResult(message=f"Uncached {len(names)} table(s)")

@@ -134,3 +134,18 @@ def test_analyze_noscan_records_sizes_only(s):
     s.execute("ANALYZE TABLE sales COMPUTE STATISTICS NOSCAN")
     st = s.catalog.statistics("default", "sales")
     assert st.row_count is None and st.total_bytes > 0
+
+
+def test_cache_statements(s):
+    assert "Cached default.sales" in s.execute("CACHE TABLE sales").message
+    assert s.catalog.cache.keys() == [("default", "sales")]
+    assert sorted(r[0] for r in s.rows("SELECT id FROM sales")) == [1, 2, 3, 4]
+    s.execute("UNCACHE TABLE sales")
+    s.execute("UNCACHE TABLE IF EXISTS nope")
+    s.execute("CACHE LAZY TABLE sales")
+    assert s.catalog.cache.keys() == []
+    s.rows("SELECT id FROM sales")
+    assert s.catalog.cache.keys() == [("default", "sales")]
+    assert "Uncached 1 table(s)" in s.execute("CLEAR CACHE").message
+    with pytest.raises(StatementError, match="Table or view not found: default.nope"):
+        s.execute("CACHE TABLE nope")

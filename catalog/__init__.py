@@ -9,8 +9,7 @@ Public surface (what ``sql/`` and ``planner/`` use):
 * ``catalog.types`` — Hive type text <-> Arrow.
 * ``catalog.model`` — plain-data records (``Table``, ``Column``, ``StorageFormat``, ...).
 
-Layout: ``metastore`` (SQLite), ``formats/`` (one module per file format), ``source``
-(scans), ``writer`` (staging + commit), ``stats`` (ANALYZE), ``files`` (pyarrow.fs).
+Layout: see README.md beside this file.
 """
 
 from catalog.catalog import DEFAULT_DATABASE, Catalog

@@ -59,6 +59,7 @@ class TableCache:
         self.budget_bytes = budget_bytes
         self._entries: OrderedDict[tuple[str, str], _Entry] = OrderedDict()
         self._sources: dict[tuple[str, str], tuple[tuple[ScanSplit, ...], tuple[dict[str, ColumnStatistics], ...]]] = {}
+        self._too_big: dict[tuple[str, str], int] = {}  # key -> data version that did not fit
         self._lock = threading.Lock()
 
     def get(self, key: tuple[str, str], version: int) -> _Entry | None:
@@ -77,6 +78,7 @@ class TableCache:
         with self._lock:
             self._drop(entry.key)
             if entry.nbytes > self.budget_bytes:
+                self._too_big[entry.key] = entry.version
                 return False
             self._entries[entry.key] = entry
             self._sources[entry.key] = (splits, stats)
@@ -85,6 +87,12 @@ class TableCache:
                 oldest = next(iter(self._entries))
                 self._drop(oldest)
             return True
+
+    def fits(self, key: tuple[str, str], version: int) -> bool:
+        """False when this version of the table was already found too big to cache
+        (so every scan does not read it twice trying again)."""
+        with self._lock:
+            return self._too_big.get(key) != version
 
     def layout(self, key: tuple[str, str]) -> tuple[tuple[ScanSplit, ...], tuple[dict[str, ColumnStatistics], ...]]:
         with self._lock:

@@ -378,7 +378,7 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
         t = source.table
         key = (t.db, t.name)
         entry = self.cache.get(key, version)
-        if entry is None and t.props.get(CACHED_PROPERTY) == "true" and not source.strict:
+        if entry is None and t.props.get(CACHED_PROPERTY) == "true" and self.cache.fits(key, version):
             full = source if predicate is None else self._snapshot(
                 t.db, t.name, source.strict, source.bad_fields, source.split_bytes, None)
             entry = build_cache(full, version, self.cache)

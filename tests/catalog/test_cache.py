@@ -96,3 +96,13 @@ def test_tasks_in_worker_processes_fall_back_to_storage(cat):
     finally:
         ctx.stop()
     assert total == 3000
+
+
+def test_a_table_over_the_budget_is_read_from_storage_without_retrying(warehouse):
+    with Catalog.open(warehouse, cache=TableCache(budget_bytes=1000)) as cat:
+        data = _make(cat)
+        assert cat.cache_table("default", "t") is None
+        assert not cat.cache.fits(("default", "t"), cat.metastore.data_state("default", "t")[0])
+        src = cat.scan_source("default", "t")
+        assert not isinstance(src, CachedTableSource)
+        assert read_all(src).sort_by("k").equals(data)

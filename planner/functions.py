@@ -420,24 +420,25 @@ def _regexp_extract(s: Value, p: Value, idx: Value | None = None) -> Value:
     st = pc.extract_regex(s, named)
     out = pc.struct_field(st, f"g{group}")
     matched = pc.match_substring_regex(s, pattern)
-    return pc.if_else(matched, out, pa.scalar("", T.STRING)) if True else out
+    return pc.if_else(matched, out, pa.scalar("", T.STRING))  # no match: '' (Hive)
 
 
 _reg("regexp_extract", lambda a: ([T.STRING, T.STRING] + [T.INT64] * (len(a) - 2), T.STRING), _regexp_extract)
-_reg("ascii", fixed([T.STRING], T.INT32),
-     lambda s: pc.cast(pc.list_element(pc.cast(pc.utf8_slice_codeunits(s, 0, 1), pa.binary()).cast(pa.binary()), 0)
-                       if False else _ascii(s), T.INT32))
-
-
 def _ascii(s: Value) -> Value:
-    first = pc.utf8_slice_codeunits(s, 0, 1)
-    arr = first if isinstance(first, pa.Array) else pa.array([first.as_py()])
-    b = pc.cast(arr, pa.binary())
-    vals = [x[0] if x else 0 for x in b.to_pylist()] if len(b) < 0 else None
-    np_codes = np.frombuffer(b.buffers()[2] or b"\0", dtype=np.uint8) if len(b) else np.zeros(0, np.uint8)
-    offs = np.frombuffer(b.buffers()[1], dtype=np.int32)[b.offset:b.offset + len(b) + 1]
-    codes = np.where(offs[1:] > offs[:-1], np_codes[np.minimum(offs[:-1], max(len(np_codes) - 1, 0))], 0)
-    return pa.array(codes.astype(np.int32), mask=np.asarray(pc.is_null(b)))
+    """Code of the first byte (0 for the empty string), Hive ascii()."""
+    first = pc.cast(pc.utf8_slice_codeunits(s, 0, 1), pa.binary())
+    arr = first if isinstance(first, pa.Array) else pa.array([first.as_py()], pa.binary())
+    lengths = np.asarray(pc.fill_null(pc.binary_length(arr), 0))
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.zeros(0, np.uint8)
+    if len(data) == 0:
+        data = np.zeros(1, np.uint8)
+    offs = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + len(arr) + 1]
+    codes = np.where(lengths > 0, data[np.minimum(offs[:-1], max(len(data) - 1, 0))], 0).astype(np.int32)
+    out = pa.array(codes, mask=np.asarray(pc.is_null(arr)))
+    return out if isinstance(first, pa.Array) else out[0]
+
+
+_reg("ascii", fixed([T.STRING], T.INT32), _ascii)
 
 
 # ---------------------------------------------------------------- math

@@ -375,6 +375,3 @@ def explain(node: LogicalPlan, indent: int = 0) -> str:
         lines.append(explain(k, indent + 1))
     return "\n".join(lines)
 
-
-def _explain_line_patch() -> None:
-    pass

@@ -284,7 +284,8 @@ class Binder:
                 col_aliases = [c.name for c in node.args["alias"].columns] if node.args.get("alias") and node.args["alias"].columns else None
                 if len(parts) == 1 and parts[0] in ctes:
                     q, cols, env = ctes[parts[0]]
-                    plan, names = self.bind_query(q, None, {**env, **{k: v for k, v in ctes.items() if k != parts[0]}} if False else env)
+                    # a CTE sees the CTEs defined before it (env), bound afresh at each use
+                    plan, names = self.bind_query(q, None, env)
                     names = list(cols) if cols else names
                     return self._rel_from_plan(plan, col_aliases or names, alias)
                 found = self.tables.lookup(parts)

@@ -226,10 +226,7 @@ class Session:
         try:
             stmts = sqlglot.parse(text, read="hive")
         except SqlglotParseError as ex:
-            errs = ex.errors[0] if ex.errors else {}
-            raise E.ParseError(f"syntax error: {errs.get('description', str(ex))}",
-                               errs.get("line"), errs.get("col")) if False else \
-                E.ParseError(_parse_message(ex)) from None
+            raise E.ParseError(_parse_message(ex)) from None
         stmt = stmts[0] if stmts else None
         if stmt is None:
             return Result(schema=None, rowcount=-1)

@@ -144,8 +144,6 @@ def run_steps(steps: tuple[Step, ...], batches: Iterable[pa.RecordBatch]) -> Ite
                 cols = [evaluate_array(e, b, memo) for _, e in s.exprs]
                 cols = [c if c.type == f.type else c.cast(f.type) for c, f in zip(cols, s.schema)]
                 b = pa.RecordBatch.from_arrays(cols, schema=s.schema) if cols else \
-                    pa.RecordBatch.from_pydict({}, schema=s.schema).slice(0, 0) if b.num_rows == 0 else \
-                    pa.record_batch([pa.nulls(b.num_rows)], names=["_"]).drop_columns(["_"]) if False else \
                     _zero_column_batch(b.num_rows, s.schema)
             if b.num_rows == 0:
                 break

@@ -323,9 +323,9 @@ class Planner:
                 cols = []
                 for j, c in enumerate(node.columns):
                     cols.append(pa.array([r[j] for r in node.rows], c.type if c.type != T.NULL else T.NULL))
-                if not node.columns:
-                    t = pa.table({"_dummy": pa.nulls(len(node.rows))}).drop_columns(["_dummy"]) if False else \
-                        pa.Table.from_batches([pa.RecordBatch.from_struct_array(pa.array([{}] * len(node.rows), pa.struct([])))])
+                if not node.columns:  # SELECT without FROM: rows without columns
+                    t = pa.Table.from_batches([pa.RecordBatch.from_struct_array(
+                        pa.array([{}] * len(node.rows), pa.struct([])))])
                     return ValuesExec(table=t)
                 return ValuesExec(table=pa.Table.from_arrays(cols, schema=schema_of(node.columns)))
             case L.Filter():
@@ -659,10 +659,6 @@ def _col_from_field(f: pa.Field) -> Column:
     if name.startswith("c") and name[1:].isdigit():
         return Column(int(name[1:]), name, f.type)
     return _TmpColumn(name, f.type)
-
-
-class _TmpColumnMeta(type):
-    pass
 
 
 def _TmpColumn(name: str, t: pa.DataType) -> Column:

@@ -303,7 +303,14 @@ class Binder:
                         self._view_depth -= 1
                     names = list(found.column_names) if found.column_names else names
                     return self._rel_from_plan(plan, col_aliases or names, alias)
-                return self._scan(found, ".".join(parts), alias, col_aliases)
+                rel = self._scan(found, ".".join(parts), alias, col_aliases)
+                sample = node.args.get("sample")
+                if sample is not None:
+                    size = sample.args.get("size")
+                    if size is None or sample.args.get("percent") is not None or sample.args.get("bucket_numerator"):
+                        raise NotSupportedError(f"TABLESAMPLE {sample.sql(dialect='hive')}: only (n ROWS) is supported")
+                    rel = Rel(L.Limit(input=rel.plan, limit=self._const_int(size, "TABLESAMPLE")), rel.scope)
+                return rel
             case exp.Subquery():
                 plan, names = self.bind_query(node.this, outer if node.args.get("lateral") else None, ctes)
                 plan, names = self._order_limit_on(node, plan, names, None, ctes)
@@ -439,9 +446,9 @@ class Binder:
         names = [c.name for c in alias.columns] if alias is not None and alias.columns else []
         outer_ = bool(lat.args.get("outer"))
         scope = Scope(rel.scope.entries, outer)
-        if isinstance(fn, exp.Explode) or isinstance(fn, exp.Posexplode) or (
+        if isinstance(fn, (exp.Explode, exp.Posexplode, exp.Inline)) or (
                 isinstance(fn, exp.Anonymous) and fn.name.lower() in ("explode", "posexplode", "inline")):
-            fname = ("posexplode" if isinstance(fn, exp.Posexplode) else
+            fname = ("posexplode" if isinstance(fn, exp.Posexplode) else "inline" if isinstance(fn, exp.Inline) else
                      fn.name.lower() if isinstance(fn, exp.Anonymous) else "explode")
             if isinstance(fn, exp.ExplodeOuter) or isinstance(fn, exp.PosexplodeOuter):
                 outer_ = True

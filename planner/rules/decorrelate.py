@@ -17,7 +17,7 @@ from dataclasses import replace
 from planner import logical as L
 from planner import types as T
 from planner.expressions import (AggCall, Call, Column, ColumnRef, Exists, Expr, InSubquery, Literal,
-                                 ScalarSubquery, and_all, column_ids, conjuncts, transform)
+                                 ScalarSubquery, and_all, column_ids, conjuncts, replace_columns, transform)
 
 
 class DecorrelationError(Exception):
@@ -153,8 +153,18 @@ def _rewrite_scalars(plan: L.LogicalPlan, e: Expr) -> tuple[L.LogicalPlan, Expr]
         if isinstance(x, ScalarSubquery):
             sub_plan = decorrelate(x.plan)
             outer = _outer_ids(x.plan)
-            sub, preds = pull_up(sub_plan, outer)
             value = sub_plan.schema[0]
+            try:
+                sub, preds = pull_up(sub_plan, outer)
+            except DecorrelationError:
+                joined = _join_aggregate_per_outer_row(holder["plan"], sub_plan, outer)
+                if joined is None:
+                    raise
+                holder["plan"] = joined
+                ref0: Expr = value.ref()
+                if _is_count(sub_plan, value):
+                    ref0 = Call("coalesce", (ref0, Literal(0, T.INT64)), T.INT64)
+                return ref0
             holder["plan"] = L.Join(left=holder["plan"], right=sub, kind="left",
                                     condition=and_all(preds))
             ref: Expr = value.ref()
@@ -247,3 +257,49 @@ def pull_up(plan: L.LogicalPlan, outer: frozenset[int]) -> tuple[L.LogicalPlan, 
                 raise DecorrelationError("LIMIT in a correlated subquery is not supported")
             return replace(plan, input=inp), preds
     raise DecorrelationError(f"cannot decorrelate subquery through {plan.explain_line()}")
+
+
+def _join_aggregate_per_outer_row(plan: L.LogicalPlan, sub_plan: L.LogicalPlan,
+                                  outer: frozenset[int]) -> L.LogicalPlan | None:
+    """General decorrelation of ``(SELECT agg(…) FROM x WHERE <any predicate on outer cols>)``.
+
+    The distinct outer values D are joined into the subquery below its aggregate, which
+    then groups by them; the result joins back to the outer rows on D:
+
+        outer ⟕ γ[d; agg](x ⋈_{pred(x, d)} δ(π_d outer)) ON outer.c = d
+    """
+    projs: list[L.Project] = []
+    node = sub_plan
+    while isinstance(node, L.Project):
+        projs.append(node)
+        node = node.input
+    if not isinstance(node, L.Aggregate) or node.keys or node.grouping_sets is not None:
+        return None
+    outer_cols = [c for c in plan.schema if c.id in outer]
+    if {c.id for c in outer_cols} != set(outer):
+        return None  # references a query further out
+    x, preds = pull_up_any(node.input, outer)
+    if x is None:
+        return None
+    base = _fresh_id(plan, sub_plan)
+    new_cols = [Column(base + i * 7919, c.name, c.type) for i, c in enumerate(outer_cols)]
+    mapping: dict[int, Expr] = {c.id: n.ref() for c, n in zip(outer_cols, new_cols)}
+    distinct = L.Aggregate(input=L.Project(input=plan, exprs=tuple((n, c.ref()) for c, n in zip(outer_cols, new_cols))),
+                           keys=tuple((n, n.ref()) for n in new_cols), aggregates=())
+    cond = and_all([replace_columns(p, mapping) for p in preds])
+    joined = L.Join(left=x, right=distinct, kind="inner" if cond is not None else "cross", condition=cond)
+    aggs = tuple((c, replace_columns(a, mapping)) for c, a in node.aggregates)
+    top: L.LogicalPlan = replace(node, input=joined, keys=tuple((n, n.ref()) for n in new_cols),
+                                 aggregates=aggs)  # type: ignore[arg-type]
+    for pr in reversed(projs):
+        exprs = tuple((c, replace_columns(e, mapping)) for c, e in pr.exprs)
+        top = L.Project(input=top, exprs=exprs + tuple((n, n.ref()) for n in new_cols))
+    on = and_all([Call("eq", (c.ref(), n.ref()), T.BOOL) for c, n in zip(outer_cols, new_cols)])
+    return L.Join(left=plan, right=top, kind="left", condition=on)
+
+
+def pull_up_any(plan: L.LogicalPlan, outer: frozenset[int]) -> tuple[L.LogicalPlan | None, list[Expr]]:
+    try:
+        return pull_up(plan, outer)
+    except DecorrelationError:
+        return None, []

@@ -151,6 +151,13 @@ HAND = [
     "SELECT id, (SELECT max(v) FROM u) FROM t",
     "SELECT id, (SELECT count(*) FROM u WHERE u.k = t.k) FROM t",
     "SELECT id, (SELECT sum(v) FROM u WHERE u.k = t.k) FROM t",
+    "SELECT id, (SELECT avg(v) FROM u WHERE u.k < t.k) FROM t",
+    "SELECT id FROM t WHERE x > (SELECT count(*) FROM u WHERE u.v <= t.x)",
+    "SELECT id, (SELECT max(w) FROM u WHERE u.k = t.k AND u.v > t.x) FROM t",
+    "SELECT * FROM t TABLESAMPLE (5 ROWS) WHERE 1 = 0",
+    ("SELECT id, x, y FROM (SELECT 1 id, array(named_struct('p', 1, 'q', 'a'), named_struct('p', 2, 'q', 'b')) arr) z "
+     "LATERAL VIEW inline(arr) i AS x, y",
+     "SELECT 1, 1, 'a' UNION ALL SELECT 1, 2, 'b'"),
     "SELECT id FROM t WHERE x = (SELECT max(x) FROM t)",
     "SELECT k FROM t GROUP BY k HAVING sum(x) > (SELECT sum(v) FROM u)",
     "SELECT id FROM t WHERE k IN (SELECT k FROM u WHERE u.g = t.g)",

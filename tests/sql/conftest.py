@@ -74,3 +74,14 @@ def duck() -> Any:
     con.close()
 
 
+
+
+@pytest.fixture(scope="session")
+def lamna_shuffle() -> Any:
+    """Every join shuffled (no broadcasts), no map-side aggregation: the other physical paths."""
+    conn = sql.connect(**{"spark.sql.shuffle.partitions": "2", "lamna.broadcast.threshold": "0",
+                          "hive.map.aggr": "false"})
+    for name, table in TABLES.items():
+        conn.session.register_arrow(name, table, rows_per_split=max(1, table.num_rows // 4))
+    yield conn
+    conn.close()

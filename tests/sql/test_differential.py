@@ -273,3 +273,11 @@ def _generated(n: int) -> list[str]:
 @pytest.mark.parametrize("q", _generated(160))
 def test_generated(lamna, duck, q):
     check(lamna, duck, q)
+
+
+@pytest.mark.parametrize("q", HAND)
+def test_hand_shuffle_joins(lamna_shuffle, duck, q):
+    if isinstance(q, tuple):
+        check(lamna_shuffle, duck, q[0], q[1])
+    else:
+        check(lamna_shuffle, duck, q)

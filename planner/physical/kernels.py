@@ -436,7 +436,7 @@ def _group(table: pa.Table, keys: tuple[str, ...], req: list[tuple[Any, str, Any
         out = table.group_by(list(keys), use_threads=False).aggregate([])
         return out.select(list(keys))
     ordered = any(fn in ("first", "last") for _, fn, _ in req)
-    gb = table.group_by(list(keys), use_threads=not ordered and False)
+    gb = table.group_by(list(keys), use_threads=not ordered)
     out = gb.aggregate([(arg, fn, opt) if opt is not None else (arg, fn) for arg, fn, opt in req])
     # Acero names results "<arg>_<fn>"; keys come first or last depending on the version.
     n = len(req)

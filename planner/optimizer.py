@@ -1,7 +1,9 @@
 """The rule pipeline: batches of rules run in order, with invariants checked after each.
 
 Order matters:
-- decorrelation first: later rules see only joins, never subquery expressions;
+- filters pushed once before decorrelation, so it sees which scans the outer query
+  filters (magic-set reduction of correlated aggregates); subquery conjuncts stay put;
+- decorrelation early: later rules see only joins, never subquery expressions;
 - constant folding before pushdown, so folded date arithmetic reaches scans as literals;
 - filter pushdown before join ordering: ordering needs join conditions, which pushdown
   creates from WHERE equalities over comma joins;
@@ -41,6 +43,7 @@ class Rule:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("push_down_filter", push_down_filter, "whole"),
     Rule("decorrelate", decorrelate, "whole"),
     Rule("fold_constants", fold_constants, "up"),
     Rule("push_down_filter", push_down_filter, "whole"),

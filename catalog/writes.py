@@ -48,12 +48,13 @@ from catalog.writer import (
 log = logging.getLogger(__name__)
 
 
-_CODEC_PROPERTIES = ("parquet.compression", "orc.compress")
+_CODEC_PROPERTIES = ("parquet.compression", "orc.compress", "skip.header.line.count")
 
 
 def with_codec_options(t: Table) -> Table:
-    """Hive's codec table properties (``parquet.compression``, ``orc.compress``) handed to
-    the format writers through the storage options."""
+    """Table properties the format writers need (``parquet.compression``, ``orc.compress``;
+    ``skip.header.line.count``, so written text files carry the header their readers
+    skip), handed to them through the storage options."""
     extra = tuple((k, v) for k, v in t.properties if k in _CODEC_PROPERTIES)
     if not extra:
         return t

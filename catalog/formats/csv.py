@@ -21,7 +21,7 @@ import pyarrow.fs as pafs
 from catalog.errors import DataFormatError
 from catalog.formats import lines as linesmod
 from catalog.formats.base import ReadRequest
-from catalog.formats.text import rows_only
+from catalog.formats.text import header_lines, rows_only
 from catalog.formats.textconv import parse_column, separators
 from catalog.model import Column, StorageFormat
 from catalog.types import parse_hive_type
@@ -121,6 +121,7 @@ def write(fs: pafs.FileSystem, path: str, table: pa.Table, columns: tuple[Column
     cols = [pc.cast(table.column(c.name), pa.string()) for c in columns]
     out_table = pa.table(cols, names=[c.name for c in columns])
     with fs.open_output_stream(path) as out:
+        out.write(header_lines(columns, storage, sep))
         pacsv.write_csv(
             out_table, out,
             write_options=pacsv.WriteOptions(include_header=False, delimiter=sep, quoting_style="all_valid"),

@@ -164,7 +164,18 @@ def _format_primitive(arr: pa.Array, htype: HiveType, seps: tuple[str, ...], sto
     return text
 
 
+def header_lines(columns: tuple[Column, ...], storage: StorageFormat, sep: str) -> bytes:
+    """The header lines readers of this table skip (``skip.header.line.count``): the
+    column names, then empty lines, so that no data row is ever skipped."""
+    n = int(storage.serde_options.get("skip.header.line.count", "0") or 0)
+    if n <= 0:
+        return b""
+    first = sep.join(c.name for c in columns) + storage.line_delim
+    return (first + storage.line_delim * (n - 1)).encode()
+
+
 def write(fs: pafs.FileSystem, path: str, table: pa.Table, columns: tuple[Column, ...], storage: StorageFormat) -> None:
     body = format_table(table, columns, storage)
     with fs.open_output_stream(path) as out:
+        out.write(header_lines(columns, storage, storage.field_delim))
         out.write(body)

@@ -232,3 +232,11 @@ def test_max_dynamic_partitions_guard(session, warehouse):
     session.execute("SET hive.exec.max.dynamic.partitions=0")
     session.execute("INSERT INTO t PARTITION (k) VALUES (1, 1), (2, 2), (3, 3), (4, 4), (5, 5)")
     assert len(session.rows("SHOW PARTITIONS t")) == 5
+
+
+@pytest.mark.parametrize("stored", ["TEXTFILE", "CSV"])
+def test_writes_into_tables_with_headers_keep_every_row(session, stored):
+    session.execute(f"CREATE TABLE h (a INT, b STRING) STORED AS {stored} TBLPROPERTIES ('skip.header.line.count'='1')")
+    session.execute("INSERT INTO h VALUES (1, 'x'), (2, 'y')")
+    session.execute("INSERT INTO h VALUES (3, 'z')")
+    assert sorted(session.rows("SELECT * FROM h")) == [(1, "x"), (2, "y"), (3, "z")]

@@ -133,17 +133,34 @@ def _MARK_AGG(mark: Column) -> AggCall:
     return AggCall("max", (mark.ref(),), False, T.BOOL)
 
 
-_ID_BASE = [10_000_000]
+def _max_id(plan: L.LogicalPlan) -> int:
+    """The largest column id anywhere in ``plan`` (schemas and nested subquery plans)."""
+    from planner.expressions import SUBQUERIES, walk
+    m = max((c.id for c in plan.schema), default=0)
+    for e in L.expressions(plan):
+        for x in walk(e):
+            if isinstance(x, ColumnRef):
+                m = max(m, x.column.id)
+            elif isinstance(x, SUBQUERIES):
+                m = max(m, _max_id(x.plan))
+    for k in plan.children():
+        m = max(m, _max_id(k))
+    return m
+
+
+def _fresh_ids(count: int, *plans: L.LogicalPlan) -> list[int]:
+    """``count`` column ids unused by ``plans``. Rules create columns rarely (markers,
+    copies of scans); the ids start above everything in the plans they are added to."""
+    start = max(_max_id(p) for p in plans) + 1 + _fresh_ids.offset  # type: ignore[attr-defined]
+    _fresh_ids.offset += count  # type: ignore[attr-defined]  # distinct across calls in one rewrite
+    return list(range(start, start + count))
+
+
+_fresh_ids.offset = 1_000_000  # type: ignore[attr-defined]
 
 
 def _fresh_id(*plans: L.LogicalPlan) -> int:
-    used = set()
-    for p in plans:
-        used |= set(L.produced_ids(p))
-    _ID_BASE[0] += 1
-    while _ID_BASE[0] in used:
-        _ID_BASE[0] += 1
-    return _ID_BASE[0]
+    return _fresh_ids(1, *plans)[0]
 
 
 def _rewrite_scalars(plan: L.LogicalPlan, e: Expr) -> tuple[L.LogicalPlan, Expr]:
@@ -282,8 +299,8 @@ def _join_aggregate_per_outer_row(plan: L.LogicalPlan, sub_plan: L.LogicalPlan,
     x, preds = pull_up_any(node.input, outer)
     if x is None:
         return None
-    base = _fresh_id(plan, sub_plan)
-    new_cols = [Column(base + i * 7919, c.name, c.type) for i, c in enumerate(outer_cols)]
+    ids = _fresh_ids(len(outer_cols), plan, sub_plan)
+    new_cols = [Column(ids[i], c.name, c.type) for i, c in enumerate(outer_cols)]
     mapping: dict[int, Expr] = {c.id: n.ref() for c, n in zip(outer_cols, new_cols)}
     distinct = L.Aggregate(input=L.Project(input=plan, exprs=tuple((n, c.ref()) for c, n in zip(outer_cols, new_cols))),
                            keys=tuple((n, n.ref()) for n in new_cols), aggregates=())
@@ -373,8 +390,8 @@ def _filtered_scan_of(plan: L.LogicalPlan, col_id: int) -> L.Scan | None:
 
 
 def _fresh_scan(scan: L.Scan, *plans: L.LogicalPlan) -> tuple[L.Scan, dict[int, Column]]:
-    base = _fresh_id(scan, *plans)
-    cmap = {c.id: Column(base + k * 7919, c.name, c.type) for k, c in enumerate(scan.columns)}
+    ids = _fresh_ids(len(scan.columns), scan, *plans)
+    cmap = {c.id: Column(ids[k], c.name, c.type) for k, c in enumerate(scan.columns)}
     refs: dict[int, Expr] = {i: c.ref() for i, c in cmap.items()}
     clone = replace(scan, columns=tuple(cmap[c.id] for c in scan.columns),
                     filters=tuple(replace_columns(f, refs) for f in scan.filters))

@@ -55,7 +55,7 @@ class QueryOutput:
             if b.num_rows == 0:
                 continue
             if b.num_columns != len(names):
-                continue
+                raise E.InternalError(f"result batch has {b.num_columns} columns, expected {len(names)}")
             cols = [c if c.type == f.type else c.cast(f.type) for c, f in zip(b.columns, self.schema)]
             yield pa.RecordBatch.from_arrays(cols, schema=self.schema)
 

@@ -4,10 +4,13 @@ A mixin of ``Catalog``.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
+
+import pyarrow as pa
 
 from catalog import stats as statsmod
 from catalog.errors import (
@@ -22,6 +25,16 @@ from catalog.scan import ColumnStatistics, TableStatistics
 from catalog.validation import PartitionSpec
 
 log = logging.getLogger(__name__)
+
+
+def split_statistics(source: Any, wanted: tuple[str, ...], schema: pa.Schema,
+                     item: tuple[int, Any]) -> tuple[int, statsmod.StatsAccumulator]:
+    """Task body: the partial statistics of one split (tagged with its partition's index)."""
+    index, split = item
+    acc = statsmod.StatsAccumulator(schema, wanted)
+    for batch in source.read_split(split, list(wanted)):
+        acc.add(batch)
+    return index, acc
 
 
 class StatsOps:
@@ -43,10 +56,12 @@ class StatsOps:
         )
 
     def analyze(self, db: str, name: str, *, partition: PartitionSpec = (), columns: Sequence[str] | None = None,
-                for_columns: bool = False, noscan: bool = False) -> dict[str, Any]:
+                for_columns: bool = False, noscan: bool = False, rdd_context: Any = None) -> dict[str, Any]:
         """ANALYZE TABLE: row count and bytes (and column stats if ``for_columns``),
         for the whole table and each partition analyzed. ``noscan``: file counts and
-        bytes only, from the listing (row counts become unknown)."""
+        bytes only, from the listing (row counts become unknown). With an
+        ``rdd_context`` the splits are read by parallel tasks whose partial statistics
+        are merged here."""
         t = self._require_table(db, name)
         values = self.check_partition_spec(t, partition, full=False, allow_dynamic=True)
         static = [(k, v) for k, v in values if v is not None]
@@ -59,15 +74,22 @@ class StatsOps:
         schema = t.arrow_schema()
         whole_table = bool(t.partition_columns) and not static
         table_acc = statsmod.StatsAccumulator(schema, wanted) if whole_table else None
+        items = [] if noscan else [
+            (i, split) for i, part in enumerate(parts) for split in replace(source, parts=(part,)).splits()
+        ]
+        task = functools.partial(split_statistics, source, tuple(wanted), schema)
+        if rdd_context is not None and len(items) > 1:
+            slices = min(len(items), max(1, int(getattr(rdd_context, "defaultParallelism", 2) or 2)) * 2)
+            partials = rdd_context.parallelize(items, slices).map(task).collect()
+        else:
+            partials = [task(item) for item in items]
+        accs = [statsmod.StatsAccumulator(schema, wanted) for _ in parts]
+        for i, acc in partials:
+            accs[i].merge(acc)
+            if table_acc is not None:
+                table_acc.merge(acc)
         computed_parts = []
-        for part in parts:
-            sub = replace(source, parts=(part,))
-            acc = statsmod.StatsAccumulator(schema, wanted)
-            for split in ([] if noscan else sub.splits()):
-                for batch in sub.read_split(split, wanted):
-                    acc.add(batch)
-                    if table_acc is not None:
-                        table_acc.add(batch)
+        for part, acc in zip(parts, accs):
             spec = partition_spec_path(part.raw) if t.partition_columns else ""
             computed_parts.append((spec, acc.result(), sum(f.size for f in part.files), len(part.files)))
         if table_acc is not None:

@@ -77,6 +77,21 @@ class _ColumnAcc:
             if len(self.uniques) > 16:
                 self._compact()
 
+    def merge(self, other: _ColumnAcc) -> None:
+        """Fold in another task's accumulator of the same column."""
+        self.nulls += other.nulls
+        for v in (other.min, other.max):
+            if v is not None:
+                self.min = v if self.min is None or v < self.min else self.min
+                self.max = v if self.max is None or v > self.max else self.max
+        if other.capped:
+            self.capped, self.uniques = True, []
+            self.unique_count = max(self.unique_count, other.unique_count)
+        elif not self.capped:
+            self.uniques.extend(other.uniques)
+            if len(self.uniques) > 16:
+                self._compact()
+
     def _compact(self) -> None:
         merged = pc.unique(pa.chunked_array(self.uniques, self.type))
         self.unique_count = len(merged)
@@ -112,6 +127,12 @@ class StatsAccumulator:
         self.rows += batch.num_rows
         for n in self.names:
             self.accs[n].add(batch.column(batch.schema.get_field_index(n)))
+
+    def merge(self, other: StatsAccumulator) -> StatsAccumulator:
+        self.rows += other.rows
+        for n in self.names:
+            self.accs[n].merge(other.accs[n])
+        return self
 
     def result(self) -> ComputedStats:
         return ComputedStats(self.rows, {n: a.result() for n, a in self.accs.items()})

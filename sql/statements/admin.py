@@ -30,7 +30,7 @@ def analyze(ctx: Ctx, node: exp.Analyze) -> StatementResult:
     columns = [c.name for c in stats.expressions] if for_columns else None
     with located(ctx.pos(target)):
         result = ctx.catalog.analyze(db, name, partition=spec, columns=columns or None, for_columns=for_columns,
-                                     noscan=mode == "NOSCAN")
+                                     noscan=mode == "NOSCAN", rdd_context=getattr(ctx.session, "rdd_context", None))
     if mode == "NOSCAN":
         return StatementResult(message=f"Statistics of {db}.{name}: sizes of {len(result)} partition(s) recorded")
     rows = sum(r.row_count for r in result.values())

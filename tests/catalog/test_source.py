@@ -170,3 +170,24 @@ def test_big_text_splits_come_back_in_bounded_batches(cat, tmp_path):
     src = cat.scan_source("default", "n")
     sizes = [b.num_rows for s in src.splits() for b in src.read_split(s)]
     assert sum(sizes) == 200_000 and max(sizes) <= 65536
+
+
+def test_parallel_analyze_matches_sequential_and_duckdb(cat, warehouse):
+    from rdd import Context
+
+    _sales(cat, 3000, max_rows=200)  # many files: many splits, many tasks
+    seq = cat.analyze("default", "sales", for_columns=True)
+    seq_table = cat.statistics("default", "sales")
+    ctx = Context("local[2]")
+    try:
+        par = cat.analyze("default", "sales", for_columns=True, rdd_context=ctx)
+    finally:
+        ctx.stop()
+    assert par == seq
+    par_table = cat.statistics("default", "sales")
+    assert par_table == seq_table
+    root = os.path.join(warehouse, "default.db", "sales")
+    mn, mx, distinct = duckdb.connect().execute(
+        f"SELECT min(amount), max(amount), count(DISTINCT amount) FROM read_parquet('{root}/*/*/*.parquet')").fetchone()
+    a = par_table.columns["amount"]
+    assert (a.min, a.max, a.distinct_count, par_table.row_count) == (mn, mx, distinct, 3000)

@@ -840,6 +840,16 @@ def _map_resolve(args: list[pa.DataType]) -> tuple[list[pa.DataType], pa.DataTyp
 _reg("map", _map_resolve, _map_ctor)
 
 
+def _row_key(*args: Value) -> Value:
+    """One string per row standing for a tuple (NULL if any member is NULL): lets
+    count(DISTINCT a, b) count distinct tuples with a single-column kernel."""
+    parts = [pc.cast(a, T.STRING) if not T.is_string(a.type) else a for a in args]
+    return pc.binary_join_element_wise(*parts, "\x1f", null_handling="emit_null")
+
+
+_reg("_row_key", lambda a: (list(a), T.STRING), _row_key)
+
+
 def _hash(*args: Value) -> Value:
     from pyarrow import compute as _pc
     out = None

@@ -85,6 +85,8 @@ HAND = [
     "SELECT k, count(DISTINCT g) FROM t GROUP BY k",
     "SELECT count(DISTINCT k), count(DISTINCT g) FROM t",
     "SELECT k, sum(DISTINCT x) FROM t GROUP BY k",
+    ("SELECT k, count(DISTINCT g, x) FROM t GROUP BY k",
+     "SELECT k, count(DISTINCT (g, x)) FILTER (WHERE g IS NOT NULL AND x IS NOT NULL) FROM t GROUP BY k"),
     "SELECT k, count(*) FROM t GROUP BY k HAVING count(*) > 40",
     "SELECT k, sum(x) AS sx FROM t GROUP BY k HAVING sx > 0",
     "SELECT k + 1, count(*) FROM t GROUP BY k + 1",

@@ -1368,6 +1368,8 @@ class _ExprBinder:
             frame = Frame(kind=(spec.args.get("kind") or "rows").lower(),
                           start=_bound(spec.args.get("start"), spec.args.get("start_side")),
                           end=_bound(spec.args.get("end"), spec.args.get("end_side")))
+        if frame is not None and frame.kind == "range" and (frame.start not in (None, 0) or frame.end not in (None, 0)):
+            raise NotSupportedError(f"RANGE frames with offsets are not supported: {spec.sql(dialect='hive')}")
         if type(fn) in _WINDOW_CLASSES:
             name = _WINDOW_CLASSES[type(fn)]
             args = []
@@ -1392,6 +1394,8 @@ class _ExprBinder:
             self.allow_agg = saved
         if not isinstance(agg, AggCall):
             raise err(f"{fn.sql()} is not a window function", n)
+        if agg.distinct:
+            raise NotSupportedError(f"DISTINCT in window aggregates is not supported: {fn.sql(dialect='hive')}")
         return WindowCall(name=agg.name, args=agg.args, partition_by=part, order_by=keys,
                           frame=frame, type=agg.type, distinct=agg.distinct)
 

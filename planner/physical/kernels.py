@@ -545,11 +545,16 @@ def full_aggregate(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], table: pa.T
             req.append((a.arg, "list", None))
         elif a.name == "collect_set":
             req.append((a.arg, "distinct", pc.CountOptions(mode="only_valid")))
-        elif a.name in ("percentile_approx", "percentile"):
+        elif a.name == "percentile_approx":
             f = a.arg + "$f"
             if f not in work.column_names:
                 work = work.append_column(f, pc.cast(table.column(a.arg), T.FLOAT64))
             req.append((f, "tdigest", pc.TDigestOptions(q=a.params[0] if a.params else 0.5)))
+        elif a.name == "percentile":  # exact, linear interpolation (Hive percentile)
+            f = a.arg + "$f"
+            if f not in work.column_names:
+                work = work.append_column(f, pc.cast(table.column(a.arg), T.FLOAT64))
+            req.append((f, "list", None))
         elif a.name in ("stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"):
             f = a.arg + "$f"
             if f not in work.column_names:
@@ -579,7 +584,19 @@ def full_aggregate(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], table: pa.T
             arr = np.full(len(lst), -1, dtype=np.int64)
             arr[idx] = np.arange(len(idx))
             v = pc.take(g.column(1), pa.array(arr, mask=arr < 0)) if len(lst) else res
-        if a.name in ("percentile_approx", "percentile"):
+        if a.name == "percentile":
+            lst = v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v
+            offs = np.asarray(lst.offsets)
+            vals = np.asarray(pc.fill_null(lst.values, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+            q = a.params[0] if a.params else 0.5
+            res = np.full(len(lst), np.nan)
+            for i in range(len(lst)):  # one sort per group
+                seg = vals[offs[i]:offs[i + 1]]
+                seg = seg[~np.isnan(seg)]
+                if len(seg):
+                    res[i] = np.quantile(seg, q)
+            v = pa.array(res, mask=np.isnan(res))
+        elif a.name == "percentile_approx":
             if pa.types.is_list(v.type) or pa.types.is_large_list(v.type) or pa.types.is_fixed_size_list(v.type):
                 v = pc.list_element(v, 0)
         if a.name == "udaf":

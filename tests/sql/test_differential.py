@@ -94,6 +94,8 @@ HAND = [
     "SELECT count(*), sum(v) FROM e",
     "SELECT k, count(*) FROM e GROUP BY k",
     "SELECT stddev_samp(y), var_samp(y), stddev_pop(y), var_pop(y) FROM t",
+    ("SELECT k, percentile(x, 0.5), percentile(y, 0.9) FROM t GROUP BY k",
+     "SELECT k, quantile_cont(x, 0.5), quantile_cont(y, 0.9) FROM t GROUP BY k"),
     "SELECT k, stddev_samp(x), variance(x) FROM t GROUP BY k",
     "SELECT DISTINCT k FROM t",
     "SELECT DISTINCT k, g FROM t",

@@ -16,6 +16,7 @@ that scans skip chunks a predicate rules out.
 
 from __future__ import annotations
 
+import functools
 import threading
 import uuid
 import weakref
@@ -141,14 +142,22 @@ def chunk_statistics(table: pa.Table) -> dict[str, ColumnStatistics]:
     return out
 
 
-def build(source: TableSource, version: int, cache: TableCache) -> _Entry | None:
-    """Read every split of ``source`` into memory (driver side) and cache it."""
+def read_chunk(source: TableSource, split: ScanSplit) -> pa.Table:
+    """Task body: one storage split as one in-memory chunk."""
+    batches = list(source.read_split(split))
+    return (pa.Table.from_batches(batches, schema=source.schema).combine_chunks()
+            if batches else source.schema.empty_table())
+
+
+def build(source: TableSource, version: int, cache: TableCache, rdd_context: Any = None) -> _Entry | None:
+    """Read every split of ``source`` into memory and cache it: as parallel tasks of
+    ``rdd_context`` when given (their chunks are collected here), else in this thread."""
     splits = tuple(source.splits())
-    chunks = []
-    for s in splits:
-        batches = list(source.read_split(s))
-        chunks.append(pa.Table.from_batches(batches, schema=source.schema).combine_chunks()
-                      if batches else source.schema.empty_table())
+    task = functools.partial(read_chunk, source)
+    if rdd_context is not None and len(splits) > 1:
+        chunks = rdd_context.parallelize(list(splits), len(splits)).map(task).collect()
+    else:
+        chunks = [task(s) for s in splits]
     entry = _Entry((source.table.db, source.table.name), version, chunks)
     stats = tuple(chunk_statistics(c) for c in chunks)
     return entry if cache.put(entry, splits, stats) else None

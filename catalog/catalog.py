@@ -373,7 +373,7 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
             self.recover()
             time.sleep(0.02)
 
-    def _cached(self, source: TableSource, version: int, predicate: Any) -> Any:
+    def _cached(self, source: TableSource, version: int, predicate: Any, rdd_context: Any = None) -> Any:
         """The cached form of ``source`` if the table is (or is marked to be) cached."""
         t = source.table
         key = (t.db, t.name)
@@ -381,14 +381,14 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
         if entry is None and t.props.get(CACHED_PROPERTY) == "true" and self.cache.fits(key, version):
             full = source if predicate is None else self._snapshot(
                 t.db, t.name, source.strict, source.bad_fields, source.split_bytes, None)
-            entry = build_cache(full, version, self.cache)
+            entry = build_cache(full, version, self.cache, rdd_context)
         if entry is None:
             return source
         splits, stats = self.cache.layout(key)
         return CachedTableSource(source, entry.id, splits, stats,
                                  sum(c.num_rows for c in entry.chunks))
 
-    def cache_table(self, db: str, name: str, *, lazy: bool = False) -> int | None:
+    def cache_table(self, db: str, name: str, *, lazy: bool = False, rdd_context: Any = None) -> int | None:
         """CACHE [LAZY] TABLE: mark the table cached (persisted, so it is rebuilt after a
         restart) and, unless lazy, load it now. Returns the cached bytes (None if lazy
         or over the budget)."""
@@ -399,7 +399,13 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
             t = self.alter_table(t.db, t.name, replace(t, properties=tuple(props.items())))
         if lazy:
             return None
-        src = self.scan_source(t.db, t.name)
+        while True:  # a snapshot and the data version it belongs to, read consistently
+            before = self.metastore.data_state(t.db, t.name)[0]
+            storage = self.scan_source(t.db, t.name, use_cache=False)
+            version = self.metastore.data_state(t.db, t.name)[0]
+            if version == before:
+                break
+        src = self._cached(storage, version, None, rdd_context)
         return sum(c.nbytes for c in _LIVE[src.entry_id].chunks) if isinstance(src, CachedTableSource) else None
 
     def uncache_table(self, db: str, name: str, *, if_exists: bool = False) -> bool:

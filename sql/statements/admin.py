@@ -113,7 +113,8 @@ def cache(ctx: Ctx, node: exp.Cache) -> StatementResult:
         raise ctx.error("CACHE TABLE ... AS SELECT is not supported; create the table, then CACHE TABLE it", node)
     db, name = table_name(ctx, node.this)
     with located(ctx.pos(node.this)):
-        nbytes = ctx.catalog.cache_table(db, name, lazy=bool(node.args.get("lazy")))
+        nbytes = ctx.catalog.cache_table(db, name, lazy=bool(node.args.get("lazy")),
+                                         rdd_context=getattr(ctx.session, "rdd_context", None))
     if node.args.get("lazy"):
         return StatementResult(message=f"{db}.{name} will be cached on first use")
     if nbytes is None:

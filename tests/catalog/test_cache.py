@@ -106,3 +106,16 @@ def test_a_table_over_the_budget_is_read_from_storage_without_retrying(warehouse
         src = cat.scan_source("default", "t")
         assert not isinstance(src, CachedTableSource)
         assert read_all(src).sort_by("k").equals(data)
+
+
+def test_cache_built_by_parallel_tasks(cat):
+    from rdd import Context
+
+    data = _make(cat)
+    ctx = Context("local[2]")
+    try:
+        assert cat.cache_table("default", "t", rdd_context=ctx) > 0
+    finally:
+        ctx.stop()
+    src = cat.scan_source("default", "t")
+    assert isinstance(src, CachedTableSource) and read_all(src).sort_by("k").equals(data)

@@ -154,7 +154,7 @@ def unescape_path_value(text: str) -> str:
     i = 0
     while i < len(text):
         ch = text[i]
-        if ch == "%" and i + 2 < len(text) + 0 and _is_hex(text[i + 1 : i + 3]):
+        if ch == "%" and _is_hex(text[i + 1 : i + 3]):
             out.append(chr(int(text[i + 1 : i + 3], 16)))
             i += 3
         else:

@@ -17,6 +17,7 @@ class ArrowTableSource:
 
     table: pa.Table
     rows_per_split: int = 1_000_000
+    in_memory = True  # already decoded: re-reading is cheap, scans are never shared
     name: str = "arrow"
     _stats: list = field(default_factory=list, repr=False)
 

@@ -48,8 +48,16 @@ class QueryOutput:
     logical: L.LogicalPlan | None = None
     optimized: L.LogicalPlan | None = None
     physical: Any = None
+    release: Any = None  # frees cached shared scans once the result is consumed
 
     def batches(self) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self._batches()
+        finally:
+            if self.release is not None:
+                self.release()
+
+    def _batches(self) -> Iterator[pa.RecordBatch]:
         names = self.schema.names
         for b in self.rdd.toLocalIterator():
             if b.num_rows == 0:
@@ -302,12 +310,13 @@ class Session:
                 raise E.NotSupportedError(str(ex)) from None
             ctx = self.rdd_context
             config = PlannerConfig.from_settings(self.settings, int(getattr(ctx, "defaultParallelism", 2) or 2))
-            physical = Planner(config).plan(optimized)
+            physical = Planner(config).plan_query(optimized)
             # Compiling runs the jobs that collect broadcast sides; plain EXPLAIN skips it.
-            rdd = Compiler(ctx).compile(physical) if compile else None
+            compiler = Compiler(ctx)
+            rdd = compiler.compile(physical) if compile else None
         fields = [pa.field(n, c.type if c.type != T.NULL else pa.null()) for n, c in zip(names, optimized.schema)]
         return QueryOutput(schema=pa.schema(fields), rdd=rdd, logical=logical, optimized=optimized,
-                           physical=physical)
+                           physical=physical, release=compiler.release)
 
     def _explain(self, body: str, mode: str) -> Result:
         stmts = sqlglot.parse(body, read="hive")

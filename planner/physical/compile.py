@@ -212,17 +212,33 @@ def _sample_task(keys: tuple[str, ...], k: int, it: Iterator[pa.RecordBatch]) ->
 class Compiler:
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
+        self.shared: dict[int, Any] = {}
+
+    def release(self) -> None:
+        """Drop the cached shared scans (call when the query's results are consumed)."""
+        for rdd in self.shared.values():
+            try:
+                rdd.unpersist()
+            except Exception:
+                pass
+        self.shared.clear()
 
     def compile(self, node: PhysicalPlan) -> Any:
         ctx = self.ctx
         match node:
+            case ScanExec() if node.shared is not None and node.shared in self.shared:
+                return self.shared[node.shared]
             case ScanExec():
                 splits = list(node.splits)
                 if not splits:
                     return ctx.parallelize([], 1)
                 groups = balance_splits(splits, node.partitions)
                 rdd = ctx.parallelize(groups, len(groups))
-                return rdd.mapPartitions(functools.partial(_scan_task, node.spec))
+                rdd = rdd.mapPartitions(functools.partial(_scan_task, node.spec))
+                if node.shared is not None:
+                    rdd = rdd.persist()
+                    self.shared[node.shared] = rdd
+                return rdd
             case ValuesExec():
                 return ctx.parallelize([0], 1).mapPartitions(functools.partial(_values_task, node.table))
             case MapExec():

@@ -30,11 +30,15 @@ def schema_of(cols: tuple[Column, ...]) -> pa.Schema:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScanExec:
+    """``shared``: several scans of this table in one query read it once (a cached RDD
+    with the union of their columns, named by field); each consumer renames and filters."""
+
     table: str
     spec: K.ScanSpec = field(compare=False)
     est_bytes: float = 0.0
     splits: tuple = field(default=(), compare=False)
     partitions: int = 1
+    shared: int | None = None
 
     @property
     def schema(self) -> pa.Schema:
@@ -51,6 +55,8 @@ class ScanExec:
             s += " filters=[" + ", ".join(map(str, self.spec.filters)) + "]"
         if self.spec.limit is not None:
             s += f" limit={self.spec.limit}"
+        if self.shared is not None:
+            s += " shared"
         return s
 
 
@@ -310,6 +316,25 @@ class Planner:
     def __init__(self, config: PlannerConfig) -> None:
         self.config = config
         self._tmp = 0
+        self._shared: dict[str, tuple[int, tuple[str, ...]]] = {}
+
+    def plan_query(self, node: L.LogicalPlan) -> PhysicalPlan:
+        """Plan a whole query: tables scanned more than once are read once."""
+        scans: dict[str, list[L.Scan]] = {}
+
+        def visit(n: L.LogicalPlan) -> None:
+            if isinstance(n, L.Scan):
+                scans.setdefault(n.table, []).append(n)
+            for k in n.children():
+                visit(k)
+        visit(node)
+        for table, group in scans.items():
+            if len(group) < 2 or getattr(group[0].source, "in_memory", False) or any(s.limit for s in group):
+                continue
+            names = list(group[0].source.schema.names)
+            used = {f for s in group for f in s.fields}
+            self._shared[table] = (len(self._shared) + 1, tuple(f for f in names if f in used))
+        return self.plan(node)
 
     def tmp(self) -> str:
         self._tmp += 1
@@ -385,7 +410,29 @@ class Planner:
                 assert_never(node)
 
     # -- scans
-    def _scan(self, node: L.Scan) -> ScanExec:
+    def _scan(self, node: L.Scan) -> PhysicalPlan:
+        if node.table in self._shared:
+            return self._shared_scan(node)
+        return self._own_scan(node)
+
+    def _shared_scan(self, node: L.Scan) -> PhysicalPlan:
+        group, fields = self._shared[node.table]
+        types = {f.name: T.normalize(f.type) for f in node.source.schema}
+        raw = pa.schema([pa.field(f, types[f]) for f in fields])
+        spec = K.ScanSpec(source=node.source, fields=fields, schema=raw, arrow_filter=None, filters=(), limit=None)
+        splits = tuple(node.source.splits(None))
+        parts = max(1, min(len(splits), 2 * self.config.parallelism))
+        base = ScanExec(table=node.table, spec=spec, est_bytes=estimate_bytes(node), splits=splits,
+                        partitions=parts, shared=group)
+        out = schema_of(node.columns)
+        rename = K.Step("project", exprs=tuple((c.key, ColumnRef(_NamedColumn(id=c.id, name=f, type=c.type)))
+                                                for c, f in zip(node.columns, node.fields)), schema=out)
+        plan: PhysicalPlan = MapExec(input=base, steps=(rename,), out_schema=out)
+        for cond in node.filters:
+            plan = _add_step(plan, K.Step("filter", condition=cond), out)
+        return plan
+
+    def _own_scan(self, node: L.Scan) -> ScanExec:
         name_map = {c.id: f for c, f in zip(node.columns, node.fields)}
         pushed = []
         for f in node.filters:

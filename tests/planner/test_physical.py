@@ -86,3 +86,34 @@ def test_global_sort_is_range_partitioned():
 def test_scan_reads_only_needed_columns_and_pushes_filters():
     physical, _ = explain(conn(), "SELECT x FROM a WHERE k > 5")
     assert "ScanExec a [k, x] pushed=(k > 5)" in physical
+
+
+def test_table_scanned_twice_is_read_once():
+    """File-backed tables read by several scans of one query are decoded once (cached)."""
+    from dataclasses import dataclass
+
+    from planner.sources import ArrowTableSource
+
+    @dataclass(frozen=True, eq=False)
+    class FileLike(ArrowTableSource):
+        in_memory = False
+
+    reads = []
+
+    class Counting(FileLike):
+        def read_split(self, split, columns=None, predicate=None):
+            reads.append(tuple(columns or ()))
+            return super().read_split(split, columns, predicate)
+
+    s = Session(settings={})
+    s.register_source("a", Counting(TABLES["a"], rows_per_split=250))
+    c = Connection(s)
+    q = "SELECT x, count(*) FROM a WHERE k IN (SELECT k FROM a WHERE x > 40) GROUP BY x"
+    physical, _ = explain(c, q)
+    assert physical.count("ScanExec a [k, x] shared") == 2
+    reads.clear()
+    cur = c.cursor()
+    cur.execute(q)
+    got = sorted(cur.fetchall())
+    assert got == [(x, 20) for x in range(41, 50)]
+    assert len(reads) == 4  # 4 splits, each read once for both scans

@@ -329,7 +329,7 @@ class Planner:
                 visit(k)
         visit(node)
         for table, group in scans.items():
-            if len(group) < 2 or getattr(group[0].source, "in_memory", False) or any(s.limit for s in group):
+            if len(group) < 2 or any(s.limit for s in group) or _decoded(group[0].source):
                 continue
             names = list(group[0].source.schema.names)
             used = {f for s in group for f in s.fields}
@@ -659,6 +659,18 @@ def output_partitioning(node: PhysicalPlan) -> tuple[tuple[str, ...], int] | Non
             return node.partition_keys, node.num_partitions
         case _:
             return None
+
+
+def _decoded(source: object) -> bool:
+    """Sources already holding Arrow data in memory (registered tables, the columnar
+    cache): re-reading them is cheap, so their scans are not shared."""
+    if getattr(source, "in_memory", False):
+        return True
+    try:
+        first = source.splits(None)[:1]  # type: ignore[attr-defined]
+    except Exception:
+        return False
+    return bool(first) and first[0].format in ("arrow", "cache", "memory")
 
 
 def num_partitions(node: PhysicalPlan) -> int:

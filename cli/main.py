@@ -4,6 +4,7 @@
     lamna demo                the RDD core's examples (rdd/)
     lamna tpch …              the TPC-H harness (tpch/)
     lamna serve …             the query server (server/)
+    lamna user add …          the server's users file (server/)
 """
 
 from __future__ import annotations
@@ -14,7 +15,12 @@ import sys
 
 
 #: Subcommands whose own package parses the rest of the command line.
-DELEGATED = {"demo": "rdd.examples", "serve": "server.main", "shell": "sql.shell"}
+DELEGATED = {
+    "demo": "rdd.examples",
+    "serve": "server.main",
+    "user": "server.usercli",
+    "shell": "sql.shell",
+}
 
 
 def _delegate(command: str, rest: list[str]) -> int:
@@ -31,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("demo", help="run the RDD examples (word count, cached log mining)")
     commands.add_parser("serve", help="run the query server")
+    commands.add_parser("user", help="manage the server's users file (lamna user add NAME --users FILE)")
     commands.add_parser("shell", help="the interactive SQL shell (the default)")
     try:
         from tpch.cli import add_subcommands

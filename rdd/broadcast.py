@@ -36,6 +36,8 @@ class Broadcast:
 
     @property
     def value(self) -> Any:
+        if getattr(self, "_destroyed", False):
+            raise RuntimeError(f"Attempted to use broadcast {self._id} after it was destroyed")
         if self._value is _UNSET:
             context = TaskContext.get()
             if context is None:
@@ -47,6 +49,8 @@ class Broadcast:
 
     def __reduce__(self) -> Any:
         # Pickling happens on the driver when a task is sent to a worker process.
+        if getattr(self, "_destroyed", False):
+            raise RuntimeError(f"Attempted to use broadcast {self._id} after it was destroyed")
         if not getattr(self, "_written", True):
             tmp = self._path + ".tmp"
             with open(tmp, "wb") as sink:
@@ -67,6 +71,7 @@ class Broadcast:
         except FileNotFoundError:
             pass
         self._value = _UNSET
+        self._destroyed = True
 
     def __repr__(self) -> str:
         return f"<Broadcast {self._id}>"

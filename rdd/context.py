@@ -116,7 +116,7 @@ class Context:
             self.backend, self.settings, self._publish, self._block_locations, self._merge_accumulators
         )
         self._stopped = False
-        SparkFiles._driver_root = self._files_dir
+        SparkFiles._add_root(self._files_dir)
 
     def _executor_budget(self) -> int:
         match = _CLUSTER.match(self.master)
@@ -229,8 +229,13 @@ class Context:
     # -- jobs -------------------------------------------------------------------------
 
     def setJobGroup(self, groupId: str, description: str, interruptOnCancel: bool = False) -> None:
-        """Jobs started from this thread belong to ``groupId`` (cancel them together)."""
+        """Jobs started from this thread belong to ``groupId`` (cancel them together).
+
+        With ``interruptOnCancel`` a cancelled task that does not stop by itself is
+        stopped (on ``local-cluster``, by ending its worker process).
+        """
         self._thread_state.group = groupId
+        self._thread_state.interrupt_on_cancel = interruptOnCancel
 
     def setLocalProperty(self, key: str, value: str | None) -> None:
         properties = self._thread_properties()
@@ -294,7 +299,8 @@ class Context:
             )
         wanted = list(range(rdd.getNumPartitions())) if partitions is None else list(partitions)
         group = getattr(self._thread_state, "group", None)
-        results = self.scheduler.run_job(rdd, func, wanted, group)
+        interrupt = getattr(self._thread_state, "interrupt_on_cancel", False)
+        results = self.scheduler.run_job(rdd, func, wanted, group, interrupt)
         self._write_checkpoints(rdd)
         return results
 
@@ -349,10 +355,10 @@ class Context:
         if self._stopped:
             return
         self._stopped = True
+        self.scheduler.cancel_jobs(lambda job: True, "the Context was stopped")
         self.backend.stop()
         shutil.rmtree(self.local_dir, ignore_errors=True)
-        if SparkFiles._driver_root == self._files_dir:
-            SparkFiles._driver_root = None
+        SparkFiles._forget_root(self._files_dir)
 
     def __enter__(self) -> Context:
         return self

@@ -37,6 +37,9 @@ def save_atomically(rdd: RDD, path: str, write_part: Callable[[BinaryIO, Iterato
     os.makedirs(staging)
     try:
         rdd.ctx._run_job(rdd, lambda it: _write_part(staging, suffix, write_part, it))
+        for leftover in os.listdir(staging):
+            if ".attempt-" in leftover:  # a failed or killed attempt's partial part file
+                os.unlink(os.path.join(staging, leftover))
         open(os.path.join(staging, "_SUCCESS"), "wb").close()
         os.rename(staging, target)
     except BaseException:
@@ -51,8 +54,13 @@ def _write_part(staging: str, suffix: str, write_part: Callable[[BinaryIO, Itera
     name = f"part-{context.partitionId():05d}{suffix}"
     attempt_path = os.path.join(staging, f".{name}.attempt-{context.taskAttemptId()}")
     opener = gzip.open if suffix.endswith(".gz") else open
-    with opener(attempt_path, "wb") as sink:
-        write_part(sink, iterator)
+    try:
+        with opener(attempt_path, "wb") as sink:
+            write_part(sink, iterator)
+    except BaseException:
+        if os.path.exists(attempt_path):
+            os.unlink(attempt_path)
+        raise
     os.replace(attempt_path, os.path.join(staging, name))
     return name
 

@@ -47,5 +47,6 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
 
 def write(fs: pafs.FileSystem, path: str, table: pa.Table, columns: tuple[Column, ...], storage: StorageFormat) -> None:
     with fs.open_output_stream(path) as out:
+        # Decimals as integers (not fixed-length byte arrays): 5x faster to decode.
         pq.write_table(table, out, compression=storage.serde_options.get("parquet.compression", "snappy").lower(),
-                       row_group_size=128 * 1024)
+                       row_group_size=128 * 1024, store_decimal_as_integer=True)

@@ -24,12 +24,14 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Listener
 
 from rdd.executor.serialization import TaskNotSerializable, dumps_task
-from rdd.scheduler.task import ExecutorLost, Task, TaskFailed, TaskOutcome
+from rdd.scheduler.task import ExecutorLost, Task, TaskFailed, TaskOutcome, TaskWasKilled
 
 
 #: How long a task waits for the worker holding its cached input before running
 #: elsewhere and recomputing it (Spark's ``spark.locality.wait`` is 3 s).
 LOCALITY_WAIT = 1.0
+#: How long a force-killed task may take to stop by itself before its worker is ended.
+KILL_GRACE = 0.5
 
 
 @dataclass(eq=False)
@@ -82,6 +84,9 @@ class ProcessBackend:
         env = dict(os.environ)
         env["LAMNA_WORKER_AUTHKEY"] = self._authkey.hex()
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        # One string-hash seed for every worker: keys whose __hash__ hashes a str must
+        # land in the same partition whichever worker maps them (PySpark requires the same).
+        env["PYTHONHASHSEED"] = os.environ.get("PYTHONHASHSEED", "0")
         process = subprocess.Popen(
             [sys.executable, "-m", "rdd.executor.worker", str(self._listener.address),
              executor_id, self._local_dir, self._files_dir, str(self._budget)],
@@ -143,6 +148,9 @@ class ProcessBackend:
     # -- scheduling -------------------------------------------------------------------
 
     def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None]) -> None:
+        if self._stopped:
+            on_done(TaskFailed(RuntimeError("the Context was stopped"), "", "driver"))
+            return
         try:
             payload = dumps_task(task)
         except TaskNotSerializable as error:
@@ -186,11 +194,14 @@ class ProcessBackend:
                 return idle[0], item
         return None
 
-    def kill(self, task_id: int) -> None:
+    def kill(self, task_id: int, force: bool = False) -> None:
+        """Ask the worker to stop the task; with ``force``, end the worker process if the
+        task is still running after ``KILL_GRACE`` (it is replaced, as if it had died)."""
         with self._lock:
             for item in list(self._pending):
                 if item.task.identity.task_id == task_id:
                     self._pending.remove(item)
+                    item.on_done(TaskWasKilled("driver"))
             workers = [w for w in self._workers.values()
                        if w.running is not None and w.running.task.identity.task_id == task_id]
         for worker in workers:
@@ -198,6 +209,17 @@ class ProcessBackend:
                 worker.send(("kill", task_id))
             except OSError:
                 pass
+            if force:
+                timer = threading.Timer(KILL_GRACE, self._force_kill, (worker, task_id))
+                timer.daemon = True
+                timer.start()
+
+    def _force_kill(self, worker: _Worker, task_id: int) -> None:
+        with self._lock:
+            still_running = (worker.alive and worker.running is not None
+                             and worker.running.task.identity.task_id == task_id)
+        if still_running:
+            worker.process.kill()
 
     def remove_rdd(self, rdd_id: int) -> None:
         with self._lock:
@@ -229,6 +251,10 @@ class ProcessBackend:
         with self._lock:
             self._stopped = True
             workers = list(self._workers.values())
+            orphans = list(self._pending)
+            self._pending.clear()
+        for item in orphans:
+            item.on_done(TaskFailed(RuntimeError("the Context was stopped"), "", "driver"))
         for worker in workers:
             try:
                 worker.send(("stop",))

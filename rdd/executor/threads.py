@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from rdd.executor.environment import ExecutorEnv
-from rdd.scheduler.task import Task, TaskOutcome, run_task
+from rdd.scheduler.task import Task, TaskFailed, TaskOutcome, run_task
 from rdd.task_context import TaskContext
 
 
@@ -20,8 +20,12 @@ class ThreadBackend:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lamna-task")
         self._kill_flags: dict[int, threading.Event] = {}
         self._lock = threading.Lock()
+        self._stopped = False
 
     def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None]) -> None:
+        if self._stopped:
+            on_done(TaskFailed(RuntimeError("the Context was stopped"), "", self.env.executor_id))
+            return
         flag = threading.Event()
         with self._lock:
             self._kill_flags[task.identity.task_id] = flag
@@ -45,7 +49,8 @@ class ThreadBackend:
                 self._kill_flags.pop(identity.task_id, None)
         on_done(outcome)
 
-    def kill(self, task_id: int) -> None:
+    def kill(self, task_id: int, force: bool = False) -> None:
+        """Threads cannot be stopped from outside: the task stops at its next check."""
         with self._lock:
             flag = self._kill_flags.get(task_id)
         if flag is not None:
@@ -59,6 +64,7 @@ class ThreadBackend:
         return {block_id: manager.block_sizes(block_id) for block_id in manager.block_ids()}
 
     def stop(self) -> None:
+        self._stopped = True
         with self._lock:
             for flag in self._kill_flags.values():
                 flag.set()

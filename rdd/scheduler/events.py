@@ -20,7 +20,14 @@ class CancelJob:
     reason: str
 
 
-JobEvent = TaskEnded | CancelJob
+@dataclass(frozen=True, slots=True)
+class StageReleased:
+    """Another job finished (or gave up) running a map stage this job waits for."""
+
+    stage_id: int
+
+
+JobEvent = TaskEnded | CancelJob | StageReleased
 
 
 # -- what listeners (progress bars, status tracker) are told -------------------------------

@@ -8,6 +8,14 @@ import threading
 from rdd.shuffle import MapStatus
 
 
+def _intact(status: MapStatus) -> bool:
+    """The output file is there with all its bytes (a truncated file is as lost)."""
+    try:
+        return os.path.getsize(status.path) == status.total_bytes
+    except OSError:
+        return False
+
+
 class MapOutputTracker:
     """Map statuses per shuffle; a lost output is unregistered so its task runs again."""
 
@@ -38,7 +46,7 @@ class MapOutputTracker:
         """
         with self._lock:
             outputs = self._outputs.get(shuffle_id, [])
-            lost = [i for i, s in enumerate(outputs) if s is not None and not os.path.exists(s.path)]
+            lost = [i for i, s in enumerate(outputs) if s is not None and not _intact(s)]
             for i in lost:
                 outputs[i] = None
             return lost

@@ -15,6 +15,8 @@ class Stage:
     id: int
     rdd: RDD
     parents: list[ShuffleMapStage]
+    #: The latest attempt's number (0 for the first run), shared by the jobs that run it.
+    attempt: int = field(default=-1)
 
     @property
     def name(self) -> str:

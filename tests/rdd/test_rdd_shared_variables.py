@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import cloudpickle
 import pytest
 
@@ -23,7 +25,7 @@ class Tracked:
 
     def __setstate__(self, state):
         self.__dict__.update(state)
-        CallLog(state["log_path"]).hit("deserialized")
+        CallLog(state["log_path"]).hit(str(os.getpid()))
 
 
 def test_broadcast_deserialized_once_per_executor(sc, master, tmp_path):
@@ -34,7 +36,11 @@ def test_broadcast_deserialized_once_per_executor(sc, master, tmp_path):
     r = ctx.parallelize(range(200), 20)
     assert r.map(lambda x: b.value.payload[x % 100]).sum() == sum((x % 100) ** 2 for x in range(200))
     assert r.map(lambda x: len(b.value.payload)).distinct().collect() == [100]  # a second job
-    assert log.count() <= executors, log.lines()
+    loads = log.lines()
+    # Once per executor process: a worker replaced earlier in the session is a new
+    # executor, so count repeats within one process rather than a fixed total.
+    assert len(loads) == len(set(loads)), loads
+    assert len(loads) <= executors or master.startswith("local-cluster"), loads
 
 
 def test_broadcast_is_not_shipped_inside_each_closure(sc):

@@ -7,13 +7,15 @@ it back through ``process_event``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from operator import add
 
 import pytest
 
 from rdd import Context
-from rdd.scheduler.dag import DAGScheduler, JobRun
+from rdd.scheduler.dag import DAGScheduler
+from rdd.scheduler.job import JobRun
 from rdd.scheduler.events import TaskEnded
 from rdd.scheduler.stage import ResultStage
 from rdd.scheduler.task import (
@@ -37,7 +39,7 @@ class FakeBackend:
     def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None]) -> None:
         self.submitted.append(task)
 
-    def kill(self, task_id: int) -> None:
+    def kill(self, task_id: int, force: bool = False) -> None:
         self.killed.append(task_id)
 
 
@@ -102,6 +104,7 @@ def test_a_lost_map_output_resubmits_only_that_map_task(sc):
     def lose_map_1_once(task: Task) -> TaskOutcome | None:
         if isinstance(task, ResultTask) and not lost:
             lost.append(task)
+            os.unlink(job.scheduler.map_outputs.statuses(task.rdd.shuffle_id)[1].path)
             return TaskFetchFailed(shuffle_id=task.rdd.shuffle_id, map_id=1, message="gone", executor_id="x")
         return None
 

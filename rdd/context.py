@@ -300,7 +300,9 @@ class Context:
         wanted = list(range(rdd.getNumPartitions())) if partitions is None else list(partitions)
         group = getattr(self._thread_state, "group", None)
         interrupt = getattr(self._thread_state, "interrupt_on_cancel", False)
-        results = self.scheduler.run_job(rdd, func, wanted, group, interrupt)
+        # Fair sharing between pools: a named pool, else the job group, else "default".
+        pool = self.getLocalProperty("spark.scheduler.pool") or group or "default"
+        results = self.scheduler.run_job(rdd, func, wanted, group, interrupt, pool)
         self._write_checkpoints(rdd)
         return results
 

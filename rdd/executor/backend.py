@@ -19,7 +19,10 @@ class ExecutorBackend(Protocol):
 
     default_parallelism: int
 
-    def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None]) -> None: ...
+    def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None],
+               pool: str = "default") -> None:
+        """Queue ``task``; free slots are shared fairly between ``pool``s."""
+        ...
 
     def kill(self, task_id: int, force: bool = False) -> None:
         """Ask the task to stop; with ``force``, stop it even if it never checks."""

@@ -10,6 +10,7 @@ retries it elsewhere).
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import pickle
 import queue
@@ -18,11 +19,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Listener
 
+from rdd.executor.fair_queue import FairQueue
 from rdd.executor.serialization import TaskNotSerializable, dumps_task
 from rdd.scheduler.task import ExecutorLost, Task, TaskFailed, TaskOutcome, TaskWasKilled
 
@@ -40,6 +41,7 @@ class _Pending:
     preferred: str | None
     on_done: Callable[[TaskOutcome], None]
     payload: bytes
+    pool: str = "default"
     queued_at: float = field(default_factory=time.monotonic)
 
 
@@ -68,18 +70,28 @@ class ProcessBackend:
         self._authkey = secrets.token_bytes(16)
         self._listener = Listener(family="AF_UNIX", authkey=self._authkey)
         self._lock = threading.Lock()
-        self._pending: deque[_Pending] = deque()
+        self._pending: FairQueue[_Pending] = FairQueue()
         self._workers: dict[str, _Worker] = {}
         self._ids = itertools.count()
         self._replies: dict[int, queue.Queue] = {}
         self._request_ids = itertools.count()
         self._stopped = False
+        self._start_lock = threading.Lock()
         for _ in range(workers):
             self._start_worker()
 
     # -- workers ----------------------------------------------------------------------
 
     def _start_worker(self) -> None:
+        # One start at a time: the listener hands connections out in arrival order, so
+        # two concurrent starts could each accept the other's worker.
+        with self._start_lock:
+            if self._stopped:
+                return
+            self._start_one_worker()
+        self._dispatch()
+
+    def _start_one_worker(self) -> None:
         executor_id = f"worker-{next(self._ids)}"
         env = dict(os.environ)
         env["LAMNA_WORKER_AUTHKEY"] = self._authkey.hex()
@@ -95,12 +107,13 @@ class ProcessBackend:
         )
         connection = self._listener.accept()
         hello = pickle.loads(connection.recv_bytes())
-        assert hello[0] == "hello" and hello[1] == executor_id, hello
+        if hello[:2] != ("hello", executor_id):
+            process.kill()
+            raise RuntimeError(f"worker {executor_id} did not start: it sent {hello!r}")
         worker = _Worker(executor_id, process, connection)
         with self._lock:
             self._workers[executor_id] = worker
         threading.Thread(target=self._read, args=(worker,), name=f"lamna-{executor_id}", daemon=True).start()
-        self._dispatch()
 
     def worker_pids(self) -> list[int]:
         with self._lock:
@@ -116,6 +129,8 @@ class ProcessBackend:
             if message[0] == "done":
                 with self._lock:
                     pending, worker.running = worker.running, None
+                    if pending is not None:
+                        self._pending.finished(pending.pool)
                 try:
                     outcome = pickle.loads(message[2])
                 except Exception as error:  # never let one bad reply stop this reader
@@ -138,16 +153,23 @@ class ProcessBackend:
             worker.alive = False
             self._workers.pop(worker.executor_id, None)
             pending, worker.running = worker.running, None
+            if pending is not None:
+                self._pending.finished(pending.pool)
             stopped = self._stopped
         code = worker.process.wait()
-        if not stopped:
-            self._start_worker()  # before reporting, so the retry finds a full pool
-        if pending is not None:
-            pending.on_done(ExecutorLost(worker.executor_id, f"worker process exited with code {code}"))
+        try:
+            if not stopped:
+                self._start_worker()  # before reporting, so the retry finds a full pool
+        except Exception:
+            logging.getLogger(__name__).exception("could not replace worker %s", worker.executor_id)
+        finally:
+            if pending is not None:
+                pending.on_done(ExecutorLost(worker.executor_id, f"worker process exited with code {code}"))
 
     # -- scheduling -------------------------------------------------------------------
 
-    def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None]) -> None:
+    def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None],
+               pool: str = "default") -> None:
         if self._stopped:
             on_done(TaskFailed(RuntimeError("the Context was stopped"), "", "driver"))
             return
@@ -157,7 +179,7 @@ class ProcessBackend:
             on_done(TaskFailed(error, "", "driver"))
             return
         with self._lock:
-            self._pending.append(_Pending(task, preferred, on_done, payload))
+            self._pending.put(pool, _Pending(task, preferred, on_done, payload, pool))
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -173,7 +195,8 @@ class ProcessBackend:
                     timer.start()
                     return
                 worker, item = choice
-                self._pending.remove(item)
+                self._pending.remove(item.pool, item)
+                self._pending.started(item.pool)
                 worker.running = item
             try:
                 worker.send(("task", item.task.identity.task_id, item.payload))
@@ -184,11 +207,12 @@ class ProcessBackend:
         """Delay scheduling: a task whose cached input lives on a busy worker waits for it
         up to ``LOCALITY_WAIT``; tasks without a live preference run anywhere."""
         idle_ids = {w.executor_id: w for w in idle}
-        for item in self._pending:
+        pending = [item for _, item in self._pending.in_fair_order()]
+        for item in pending:
             if item.preferred in idle_ids:
                 return idle_ids[item.preferred], item
         now = time.monotonic()
-        for item in self._pending:
+        for item in pending:
             if (item.preferred is None or item.preferred not in self._workers
                     or now - item.queued_at > LOCALITY_WAIT):
                 return idle[0], item
@@ -198,9 +222,9 @@ class ProcessBackend:
         """Ask the worker to stop the task; with ``force``, end the worker process if the
         task is still running after ``KILL_GRACE`` (it is replaced, as if it had died)."""
         with self._lock:
-            for item in list(self._pending):
+            for pool, item in list(self._pending.in_fair_order()):
                 if item.task.identity.task_id == task_id:
-                    self._pending.remove(item)
+                    self._pending.remove(pool, item)
                     item.on_done(TaskWasKilled("driver"))
             workers = [w for w in self._workers.values()
                        if w.running is not None and w.running.task.identity.task_id == task_id]
@@ -251,8 +275,7 @@ class ProcessBackend:
         with self._lock:
             self._stopped = True
             workers = list(self._workers.values())
-            orphans = list(self._pending)
-            self._pending.clear()
+            orphans = self._pending.drain()
         for item in orphans:
             item.on_done(TaskFailed(RuntimeError("the Context was stopped"), "", "driver"))
         for worker in workers:

@@ -1,14 +1,26 @@
-"""Tasks on a pool of threads in the driver: the default (Arrow kernels release the GIL)."""
+"""Tasks on threads in the driver: the default (Arrow kernels release the GIL).
+
+N worker threads take tasks from a ``FairQueue``, so concurrent jobs of different
+pools (sessions of the server, say) share the threads fairly.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from rdd.executor.environment import ExecutorEnv
-from rdd.scheduler.task import Task, TaskFailed, TaskOutcome, run_task
+from rdd.executor.fair_queue import FairQueue
+from rdd.scheduler.task import Task, TaskFailed, TaskOutcome, TaskWasKilled, run_task
 from rdd.task_context import TaskContext
+
+
+@dataclass(eq=False, slots=True)
+class _Queued:
+    task: Task
+    on_done: Callable[[TaskOutcome], None]
+    flag: threading.Event = field(default_factory=threading.Event)
 
 
 class ThreadBackend:
@@ -17,44 +29,70 @@ class ThreadBackend:
     def __init__(self, threads: int, env: ExecutorEnv) -> None:
         self.default_parallelism = threads
         self.env = env
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="lamna-task")
-        self._kill_flags: dict[int, threading.Event] = {}
-        self._lock = threading.Lock()
+        self._queue: FairQueue[_Queued] = FairQueue()
+        self._running: dict[int, _Queued] = {}
+        self._condition = threading.Condition()
         self._stopped = False
+        self._threads = [
+            threading.Thread(target=self._work, name=f"lamna-task-{i}", daemon=True)
+            for i in range(threads)
+        ]
+        for thread in self._threads:
+            thread.start()
 
-    def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None]) -> None:
-        if self._stopped:
-            on_done(TaskFailed(RuntimeError("the Context was stopped"), "", self.env.executor_id))
-            return
-        flag = threading.Event()
-        with self._lock:
-            self._kill_flags[task.identity.task_id] = flag
-        self._pool.submit(self._run, task, flag, on_done)
+    def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None],
+               pool: str = "default") -> None:
+        with self._condition:
+            if not self._stopped:
+                self._queue.put(pool, _Queued(task, on_done))
+                self._condition.notify()
+                return
+        on_done(TaskFailed(RuntimeError("the Context was stopped"), "", self.env.executor_id))
 
-    def _run(self, task: Task, flag: threading.Event, on_done: Callable[[TaskOutcome], None]) -> None:
-        identity = task.identity
+    def _work(self) -> None:
+        while True:
+            with self._condition:
+                while not self._stopped and not len(self._queue):
+                    self._condition.wait()
+                if self._stopped:
+                    return
+                pool, item = next(self._queue.in_fair_order())
+                self._queue.remove(pool, item)
+                self._queue.started(pool)
+                self._running[item.task.identity.task_id] = item
+            try:
+                item.on_done(self._run(item))
+            finally:
+                with self._condition:
+                    self._queue.finished(pool)
+                    self._running.pop(item.task.identity.task_id, None)
+
+    def _run(self, item: _Queued) -> TaskOutcome:
+        task, identity = item.task, item.task.identity
         context = TaskContext(
             stage_id=identity.stage_id,
             partition_id=task.split.index,
             attempt_number=identity.attempt,
             task_attempt_id=identity.task_id,
             env=self.env,
-            kill_flag=flag,
+            kill_flag=item.flag,
             shuffle_statuses=task.shuffle_statuses,
         )
-        try:
-            outcome = run_task(task, context)
-        finally:
-            with self._lock:
-                self._kill_flags.pop(identity.task_id, None)
-        on_done(outcome)
+        return run_task(task, context)
 
     def kill(self, task_id: int, force: bool = False) -> None:
-        """Threads cannot be stopped from outside: the task stops at its next check."""
-        with self._lock:
-            flag = self._kill_flags.get(task_id)
-        if flag is not None:
-            flag.set()
+        """A queued task is dropped; a running one stops at its next check (threads
+        cannot be stopped from outside)."""
+        with self._condition:
+            running = self._running.get(task_id)
+            queued = [(pool, item) for pool, item in self._queue.in_fair_order()
+                      if item.task.identity.task_id == task_id]
+            for pool, item in queued:
+                self._queue.remove(pool, item)
+        if running is not None:
+            running.flag.set()
+        for _, item in queued:
+            item.on_done(TaskWasKilled(self.env.executor_id))
 
     def remove_rdd(self, rdd_id: int) -> None:
         self.env.block_manager.remove_rdd(rdd_id)
@@ -64,8 +102,14 @@ class ThreadBackend:
         return {block_id: manager.block_sizes(block_id) for block_id in manager.block_ids()}
 
     def stop(self) -> None:
-        self._stopped = True
-        with self._lock:
-            for flag in self._kill_flags.values():
-                flag.set()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        with self._condition:
+            self._stopped = True
+            orphans = self._queue.drain()
+            for item in self._running.values():
+                item.flag.set()
+            self._condition.notify_all()
+        for item in orphans:
+            item.on_done(TaskFailed(RuntimeError("the Context was stopped"), "", self.env.executor_id))
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=10)

@@ -36,7 +36,8 @@ class JobAborted(Exception):
 
 
 class Backend(Protocol):
-    def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None]) -> None: ...
+    def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None],
+               pool: str = "default") -> None: ...
     def kill(self, task_id: int, force: bool = False) -> None: ...
 
 
@@ -141,6 +142,7 @@ class DAGScheduler:
         partitions: list[int],
         group_id: str | None = None,
         interrupt_on_cancel: bool = False,
+        pool: str = "default",
     ) -> list[Any]:
         from rdd.scheduler.job import JobRun
 
@@ -153,7 +155,7 @@ class DAGScheduler:
                 func=func,
                 partitions=partitions,
             )
-            job = JobRun(self, job_id, final, group_id, interrupt_on_cancel)
+            job = JobRun(self, job_id, final, group_id, interrupt_on_cancel, pool)
             self._active[job_id] = job
         try:
             return job.run()

@@ -65,12 +65,13 @@ class JobRun:
     """One job's state machine: stages waiting, running, and the results so far."""
 
     def __init__(self, scheduler: DAGScheduler, job_id: int, final: ResultStage,
-                 group_id: str | None, interrupt_on_cancel: bool = False):
+                 group_id: str | None, interrupt_on_cancel: bool = False, pool: str = "default"):
         self.scheduler = scheduler
         self.job_id = job_id
         self.final = final
         self.group_id = group_id
         self.interrupt_on_cancel = interrupt_on_cancel
+        self.pool = pool
         self.elsewhere: set[Stage] = set()  # map stages another job is running for us
         self.events: queue.Queue[JobEvent] = queue.Queue()
         self.waiting: set[Stage] = set()
@@ -191,7 +192,9 @@ class JobRun:
             task = ShuffleMapTask(identity, stage.rdd, split, stage.dependency.write_spec, statuses)
         self.running_tasks[task_id] = task
         preferred = self.preferred_executor(stage.rdd, split_index)
-        self.scheduler.backend.submit(task, preferred, lambda outcome: self.events.put(TaskEnded(task, outcome)))
+        self.scheduler.backend.submit(
+            task, preferred, lambda outcome: self.events.put(TaskEnded(task, outcome)), self.pool
+        )
 
     def preferred_executor(self, rdd: RDD, split_index: int, depth: int = 0) -> str | None:
         """The executor holding a cached block this task will read, if any."""

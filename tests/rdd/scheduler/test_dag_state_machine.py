@@ -36,7 +36,8 @@ class FakeBackend:
         self.submitted: list[Task] = []
         self.killed: list[int] = []
 
-    def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None]) -> None:
+    def submit(self, task: Task, preferred: str | None, on_done: Callable[[TaskOutcome], None],
+               pool: str = "default") -> None:
         self.submitted.append(task)
 
     def kill(self, task_id: int, force: bool = False) -> None:
@@ -111,10 +112,10 @@ def test_a_lost_map_output_resubmits_only_that_map_task(sc):
     reruns = []
     original = backend.submit
 
-    def recording_submit(task, preferred, on_done):
+    def recording_submit(task, preferred, on_done, pool="default"):
         if lost and isinstance(task, ShuffleMapTask):
             reruns.append(task.identity.partition)
-        original(task, preferred, on_done)
+        original(task, preferred, on_done, pool)
 
     backend.submit = recording_submit
     drain(sc, job, backend, lose_map_1_once)
@@ -190,3 +191,35 @@ def test_a_cancelled_job_leaves_no_stage_looking_active():
             for stage_id in tracker.getJobInfo(job_id).stageIds:
                 info = tracker.getStageInfo(stage_id)
                 assert info is None or info.numActiveTasks == 0
+
+
+def test_a_short_job_is_not_queued_behind_a_long_jobs_tasks():
+    """Fair pools: with both threads busy and a long job's tasks queued, a job in another
+    pool gets the next free thread instead of waiting for the whole long job."""
+    import threading
+    import time
+
+    with Context("local[2]") as sc:
+        order: list[str] = []
+        lock = threading.Lock()
+
+        def long_task(iterator):
+            time.sleep(0.2)
+            with lock:
+                order.append("long")
+            return iterator
+
+        def run_long():
+            sc.setLocalProperty("spark.scheduler.pool", "etl")
+            sc.parallelize(range(12), 12).mapPartitions(long_task).count()
+
+        worker = threading.Thread(target=run_long)
+        worker.start()
+        time.sleep(0.1)  # the long job's 12 tasks are queued, 2 running
+        sc.setLocalProperty("spark.scheduler.pool", "interactive")
+        sc.parallelize([1], 1).map(lambda x: x).collect()
+        with lock:
+            order.append("short")
+            finished_before_short = order.count("long")
+        worker.join()
+        assert finished_before_short <= 4, order  # not after all 12 long tasks

@@ -234,6 +234,12 @@ class Session:
         try:
             stmts = sqlglot.parse(text, read="hive")
         except SqlglotParseError as ex:
+            # Hive forms sqlglot cannot parse (RESET a.b, DESCRIBE t col, ALTER TABLE …
+            # RENAME TO PARTITION) are parsed by the statements package itself.
+            if self._statements is not None:
+                res = self._statements.execute_statement(None, text, self)
+                if res is not None:
+                    return _adapt_statement_result(res)
             raise E.ParseError(_parse_message(ex)) from None
         stmt = stmts[0] if stmts else None
         if stmt is None:

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import tpch_fakesql as fakesql
 
 from tpch import cli
 from tpch.datadir import DataSet
@@ -88,13 +87,12 @@ def test_run_on_a_missing_database_is_one_line(repo_root: Path, tbl_data: DataSe
         assert "lamna tpch load" in proc.stderr
 
 
-def test_quickstart_and_run_with_a_pep249_stand_in(
+def test_quickstart_and_run_on_lamna(
     tbl_data: DataSet,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture,
 ) -> None:
-    monkeypatch.setitem(sys.modules, "sql", fakesql.module())
     results = tmp_path / "results"
     code = cli.main(
         [

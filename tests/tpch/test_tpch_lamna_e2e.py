@@ -18,14 +18,7 @@ from tpch.queries import ALL
 from tpch.reference import Reference
 from tpch.runner import run_queries
 
-CACHED_PENDING = pytest.mark.xfail(
-    strict=False, reason="CACHE TABLE is not supported yet (the memory store, issue 6)"
-)
-
-
-@pytest.mark.parametrize(
-    "how", ["external-tbl", "parquet", pytest.param("cached", marks=CACHED_PENDING)]
-)
+@pytest.mark.parametrize("how", ["external-tbl", "parquet", "cached"])
 def test_all_22_validate_on_lamna(tbl_data: DataSet, tmp_path: Path, how: str) -> None:
     loaded = load(tbl_data, how, warehouse=tmp_path / "warehouse", show=False)
     engine = LamnaEngine(

@@ -86,6 +86,7 @@ def test_ctrl_c_cancels_a_running_query_and_its_tasks_stop(warehouse: str, tmp_p
 def test_ctrl_c_clears_the_line_then_twice_at_an_empty_prompt_exits(warehouse: str, tmp_path: Path) -> None:
     child = _spawn(warehouse, tmp_path)
     child.send("select 1 as junk")
+    child.expect("junk")  # typed text on screen before Ctrl-C (a race under load otherwise)
     child.sendintr()  # clears the half-typed statement, stays at the prompt
     time.sleep(0.3)
     child.send("select 2 as two;\r")

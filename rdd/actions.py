@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import heapq
 import itertools
-import operator
 import os
 import random
 from collections import defaultdict
@@ -222,5 +221,3 @@ def _copy(value: Any) -> Any:
 
     return copy.deepcopy(value)
 
-
-__all__ = ["Actions", "operator"]

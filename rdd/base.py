@@ -214,6 +214,24 @@ class RDD(Transformations, PairFunctions, Actions):
                 dependency.rdd._debug_lines(lines, prefix, prefix + " |  ", False)
 
 
+def lineage(rdd: RDD, cross_shuffles: bool = True) -> Iterator[RDD]:
+    """Every RDD ``rdd`` depends on, each once, ``rdd`` first; with ``cross_shuffles``
+    false, only those computed in ``rdd``'s own stage (through narrow dependencies)."""
+    seen: set[int] = set()
+    stack = [rdd]
+    while stack:
+        current = stack.pop()
+        if current.id() in seen:
+            continue
+        seen.add(current.id())
+        yield current
+        stack.extend(
+            dependency.rdd
+            for dependency in current.dependencies
+            if cross_shuffles or isinstance(dependency, NarrowDependency)
+        )
+
+
 def _read_checkpoint(path: str) -> Iterator[Any]:
     with open(path, "rb") as source:
         return iter(pickle.load(source))

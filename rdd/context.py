@@ -17,10 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from rdd.accumulator import Accumulator, AccumulatorParam, default_param
-from rdd.base import RDD
+from rdd.base import RDD, lineage
 from rdd.broadcast import Broadcast
 from rdd.conf import Conf
-from rdd.dependency import Dependency
 from rdd.executor.environment import ExecutorEnv
 from rdd.executor.processes import ProcessBackend
 from rdd.executor.threads import ThreadBackend
@@ -338,7 +337,7 @@ class Context:
         return infos
 
     def _write_checkpoints(self, rdd: RDD) -> None:
-        for marked in _lineage(rdd):
+        for marked in lineage(rdd):
             if marked._checkpoint_requested and marked._checkpoint_files is None:
                 assert self._checkpoint_dir is not None
                 directory = os.path.join(self._checkpoint_dir, f"rdd-{marked.id()}")
@@ -382,18 +381,6 @@ class Context:
         )
 
 
-def _lineage(rdd: RDD) -> Iterator[RDD]:
-    seen: set[int] = set()
-    stack = [rdd]
-    while stack:
-        current = stack.pop()
-        if current.id() in seen:
-            continue
-        seen.add(current.id())
-        yield current
-        stack.extend(dependency.rdd for dependency in current.dependencies)
-
-
 def _write_checkpoint_part(directory: str, iterator: Iterator[Any]) -> str:
     context = TaskContext.get()
     assert context is not None
@@ -404,5 +391,3 @@ def _write_checkpoint_part(directory: str, iterator: Iterator[Any]) -> str:
     os.replace(tmp, path)
     return path
 
-
-__all__ = ["Context", "RDDStorageInfo", "Dependency"]

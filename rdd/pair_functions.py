@@ -8,7 +8,6 @@ partitioned alike, in which case it zips their partitions (no shuffle).
 from __future__ import annotations
 
 import copy
-import itertools
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -234,5 +233,3 @@ def _reduce_partition_by_key(func: Callable[[Any, Any], Any], iterator: Iterator
         result[key] = func(result[key], value) if key in result else value
     return result
 
-
-__all__ = ["PairFunctions", "itertools"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import random
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -85,7 +84,3 @@ def range_bounds(rdd: RDD, partitions: int, keyfunc: Callable[[Any], Any]) -> li
             if len(bounds) == partitions - 1:
                 break
     return bounds
-
-
-def bisect_partition(bounds: list[Any], key: Any) -> int:
-    return bisect.bisect_left(bounds, key)

@@ -17,6 +17,7 @@ import pyarrow as pa
 
 from rdd.base import RDD, Partition
 from rdd.dependency import Dependency
+from rdd.storage import StorageLevel
 from rdd.task_context import TaskContext
 
 if TYPE_CHECKING:
@@ -281,7 +282,7 @@ class CheckpointedRDD(RDD):
             _id=rdd_id,
             _checkpoint_files=files,
             partitioner=partitioner,
-            storage_level=__import__("rdd.storage", fromlist=["StorageLevel"]).StorageLevel.NONE,
+            storage_level=StorageLevel.NONE,
             callsite="checkpoint",
             _name=None,
         )

@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol
 
-from rdd.base import RDD
+from rdd.base import RDD, lineage
 from rdd.conf import Settings
-from rdd.dependency import NarrowDependency, ShuffleDependency
+from rdd.dependency import ShuffleDependency
 from rdd.scheduler.events import CancelJob, ListenerEvent, StageReleased
 from rdd.scheduler.map_output import MapOutputTracker
 from rdd.scheduler.stage import ResultStage, ShuffleMapStage
@@ -73,24 +73,14 @@ class DAGScheduler:
     # -- stage graph ------------------------------------------------------------------
 
     def parent_stages(self, rdd: RDD) -> list[ShuffleMapStage]:
+        """The map stages of the shuffles ``rdd``'s stage reads (created on first use)."""
         parents: dict[int, ShuffleMapStage] = {}
-        seen: set[int] = set()
-        stack = [rdd]
-        while stack:
-            current = stack.pop()
-            if current.id() in seen:
-                continue
-            seen.add(current.id())
+        for current in lineage(rdd, cross_shuffles=False):
             for dependency in current.dependencies:
                 if isinstance(dependency, ShuffleDependency):
                     stage = self._shuffle_stage(dependency)
                     parents[stage.id] = stage
-                elif isinstance(dependency, NarrowDependency):
-                    stack.append(dependency.rdd)
         return list(parents.values())
-
-    # The test suite and older callers use the private name.
-    _parent_stages = parent_stages
 
     def _shuffle_stage(self, dependency: ShuffleDependency) -> ShuffleMapStage:
         with self._lock:

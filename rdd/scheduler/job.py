@@ -73,6 +73,7 @@ class JobRun:
         self.interrupt_on_cancel = interrupt_on_cancel
         self.pool = pool
         self.elsewhere: set[Stage] = set()  # map stages another job is running for us
+        self.stages = {stage.id: stage for stage in _all_stages(final)}
         self.events: queue.Queue[JobEvent] = queue.Queue()
         self.waiting: set[Stage] = set()
         self.running: set[Stage] = set()
@@ -87,8 +88,7 @@ class JobRun:
     # -- the loop ---------------------------------------------------------------------
 
     def run(self) -> list[Any]:
-        stages = _all_stages(self.final)
-        self.scheduler.publish(JobStarted(self.job_id, self.group_id, tuple(s.id for s in stages)))
+        self.scheduler.publish(JobStarted(self.job_id, self.group_id, tuple(self.stages)))
         if not self.final.partitions:
             self.done = True
         else:
@@ -214,16 +214,8 @@ class JobRun:
 
     # -- completions ------------------------------------------------------------------
 
-    def stage_of(self, task: Task) -> Stage:
-        if task.identity.stage_id == self.final.id:
-            return self.final
-        for stage in _all_stages(self.final):
-            if stage.id == task.identity.stage_id:
-                return stage
-        raise AssertionError(f"unknown stage {task.identity.stage_id}")
-
     def handle_task_end(self, task: Task, outcome: TaskOutcome) -> None:
-        stage = self.stage_of(task)
+        stage = self.stages[task.identity.stage_id]
         index = task.identity.partition
         task_set = self.task_sets[stage.id]
         self.scheduler.publish(

@@ -31,12 +31,6 @@ class MapOutputTracker:
         with self._lock:
             self._outputs[status.shuffle_id][status.map_id] = status
 
-    def unregister(self, shuffle_id: int, map_id: int) -> None:
-        with self._lock:
-            outputs = self._outputs.get(shuffle_id)
-            if outputs is not None:
-                outputs[map_id] = None
-
     def unregister_lost(self, shuffle_id: int) -> list[int]:
         """Unregister every output of ``shuffle_id`` whose file is gone; returns their map ids.
 
@@ -50,13 +44,6 @@ class MapOutputTracker:
             for i in lost:
                 outputs[i] = None
             return lost
-
-    def unregister_executor(self, executor_id: str) -> None:
-        with self._lock:
-            for outputs in self._outputs.values():
-                for i, status in enumerate(outputs):
-                    if status is not None and status.executor_id == executor_id:
-                        outputs[i] = None
 
     def missing(self, shuffle_id: int) -> list[int]:
         with self._lock:
@@ -72,11 +59,3 @@ class MapOutputTracker:
             outputs = self._outputs[shuffle_id]
             assert all(s is not None for s in outputs), f"shuffle {shuffle_id} incomplete"
             return list(outputs)  # type: ignore[arg-type]
-
-    def bytes_by_reduce_partition(self, shuffle_id: int) -> list[int]:
-        """Shuffle block sizes per reduce partition: statistics for adaptive planning."""
-        statuses = self.statuses(shuffle_id)
-        if not statuses:
-            return []
-        width = len(statuses[0].offsets) - 1
-        return [sum(s.block_size(r) for s in statuses) for r in range(width)]

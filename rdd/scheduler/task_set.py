@@ -13,7 +13,6 @@ class TaskSet:
     max_failures: int
     pending: set[int] = field(default_factory=set)
     failures: dict[int, int] = field(default_factory=dict)
-    running: dict[int, int] = field(default_factory=dict)  # task id -> partition
 
     def record_failure(self, partition: int) -> bool:
         """Count a failure; True while the partition may still be retried."""

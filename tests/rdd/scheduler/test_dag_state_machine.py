@@ -52,7 +52,7 @@ def sc():
 
 def make_job(sc: Context, rdd, backend: FakeBackend, events: list) -> JobRun:
     scheduler = DAGScheduler(backend, sc.settings, events.append, BlockLocations(), lambda updates: None)
-    final = ResultStage(id=99, rdd=rdd, parents=scheduler._parent_stages(rdd), func=list,
+    final = ResultStage(id=99, rdd=rdd, parents=scheduler.parent_stages(rdd), func=list,
                         partitions=list(range(rdd.getNumPartitions())))
     return JobRun(scheduler, 0, final, None)
 

@@ -11,7 +11,7 @@ Not thread-safe by itself: each backend guards it with its own lock.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -40,6 +40,13 @@ class FairQueue(Generic[T]):
         items.remove(item)
         if not items:
             del self._pools[pool]
+
+    def remove_where(self, predicate: Callable[[T], bool]) -> list[T]:
+        """Take out every pending item ``predicate`` accepts (a killed task, say)."""
+        taken = [(pool, item) for pool, item in self.in_fair_order() if predicate(item)]
+        for pool, item in taken:
+            self.remove(pool, item)
+        return [item for _, item in taken]
 
     def started(self, pool: str) -> None:
         self._running[pool] += 1

@@ -128,9 +128,7 @@ class ProcessBackend:
                 return
             if message[0] == "done":
                 with self._lock:
-                    pending, worker.running = worker.running, None
-                    if pending is not None:
-                        self._pending.finished(pending.pool)
+                    pending = self._take_running(worker)
                 try:
                     outcome = pickle.loads(message[2])
                 except Exception as error:  # never let one bad reply stop this reader
@@ -146,15 +144,20 @@ class ProcessBackend:
                 if reply_queue is not None:
                     reply_queue.put(message[2])
 
+    def _take_running(self, worker: _Worker) -> _Pending | None:
+        """The task ``worker`` was running, now ended; frees its pool's slot (lock held)."""
+        pending, worker.running = worker.running, None
+        if pending is not None:
+            self._pending.finished(pending.pool)
+        return pending
+
     def _worker_died(self, worker: _Worker) -> None:
         with self._lock:
             if not worker.alive:
                 return
             worker.alive = False
             self._workers.pop(worker.executor_id, None)
-            pending, worker.running = worker.running, None
-            if pending is not None:
-                self._pending.finished(pending.pool)
+            pending = self._take_running(worker)
             stopped = self._stopped
         code = worker.process.wait()
         try:
@@ -222,10 +225,8 @@ class ProcessBackend:
         """Ask the worker to stop the task; with ``force``, end the worker process if the
         task is still running after ``KILL_GRACE`` (it is replaced, as if it had died)."""
         with self._lock:
-            for pool, item in list(self._pending.in_fair_order()):
-                if item.task.identity.task_id == task_id:
-                    self._pending.remove(pool, item)
-                    item.on_done(TaskWasKilled("driver"))
+            for item in self._pending.remove_where(lambda item: item.task.identity.task_id == task_id):
+                item.on_done(TaskWasKilled("driver"))
             workers = [w for w in self._workers.values()
                        if w.running is not None and w.running.task.identity.task_id == task_id]
         for worker in workers:

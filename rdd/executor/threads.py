@@ -85,13 +85,10 @@ class ThreadBackend:
         cannot be stopped from outside)."""
         with self._condition:
             running = self._running.get(task_id)
-            queued = [(pool, item) for pool, item in self._queue.in_fair_order()
-                      if item.task.identity.task_id == task_id]
-            for pool, item in queued:
-                self._queue.remove(pool, item)
+            queued = self._queue.remove_where(lambda item: item.task.identity.task_id == task_id)
         if running is not None:
             running.flag.set()
-        for _, item in queued:
+        for item in queued:
             item.on_done(TaskWasKilled(self.env.executor_id))
 
     def remove_rdd(self, rdd_id: int) -> None:

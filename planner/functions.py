@@ -238,7 +238,12 @@ def _in_list(a: Value, *vals: Value) -> Value:
 _reg("in_list", common_all(result_bool=True), _in_list)
 
 
-def _like_to_regex(pattern: str, escape: str = "\\") -> str:
+def like_to_regex(pattern: str, escape: str = "\\") -> str:
+    """A LIKE pattern with an escape character as an anchored RE2 expression.
+
+    ``pc.match_like`` knows only backslash escapes; ``LIKE … ESCAPE c`` goes through
+    this and ``rlike`` instead. ``(?s)``: ``%`` and ``_`` match newlines too.
+    """
     out, i = [], 0
     while i < len(pattern):
         ch = pattern[i]
@@ -248,7 +253,7 @@ def _like_to_regex(pattern: str, escape: str = "\\") -> str:
             continue
         out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
         i += 1
-    return "^" + "".join(out) + "$"
+    return "(?s)^" + "".join(out) + "$"
 
 
 def _like(a: Value, p: Value) -> Value:

@@ -156,8 +156,6 @@ def _rewrite(node: exp.Expression, who: Identity, found: set[tuple[str, str]]) -
         return _null_string()
     if isinstance(node, exp.Array) and any(isinstance(e, (exp.Select, exp.Subquery)) for e in node.expressions):
         return _null_string()  # ARRAY(subquery): role memberships and the like; we have none
-    if isinstance(node, exp.Escape) and isinstance(node.this, exp.Like):
-        return _like_escape(node)
     if isinstance(node, exp.CurrentVersion):
         return _lit(VERSION_TEXT)
     if isinstance(node, exp.CurrentSchema):
@@ -243,25 +241,6 @@ def _constant_text(node: exp.Expression) -> str | None:
         left, right = _constant_text(node.this), _constant_text(node.expression)
         return None if left is None or right is None else left + right
     return None
-
-
-def _like_escape(node: exp.Escape) -> exp.Expression:
-    """``x LIKE p ESCAPE c`` (the engine has no ESCAPE) as an anchored regular expression."""
-    like = node.this
-    pattern, escape = _constant_text(like.expression), _constant_text(node.expression)
-    if pattern is None or escape is None or len(escape) != 1:
-        return like  # not a constant (e.g. NULL while describing): plain LIKE
-    out, i = [], 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if ch == escape and i + 1 < len(pattern):
-            out.append(re.escape(pattern[i + 1]))
-            i += 2
-            continue
-        out.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
-        i += 1
-    match = exp.RegexpLike(this=like.this, expression=exp.Literal.string("^" + "".join(out) + "$"))
-    return exp.Not(this=match) if like.args.get("negate") else match
 
 
 def _type_name(to: exp.DataType) -> str:

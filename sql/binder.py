@@ -6,12 +6,11 @@ line:column of the offending token and, for unknown columns, the closest candida
 
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 import difflib
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -930,8 +929,20 @@ class _ExprBinder:
                 a = make_call("lower", [self.bind(n.this)], n)
                 p = make_call("lower", [self.bind(n.expression)], n)
                 return make_call("like", [a, p], n)
+            case exp.Escape() if isinstance(n.this, exp.Like):
+                like = n.this
+                pattern, escape = fold(self.bind(like.expression)), fold(self.bind(n.expression))
+                if any(isinstance(c, Literal) and c.value is None for c in (pattern, escape)):
+                    return Literal(None, T.BOOL)  # NULL pattern or escape: NULL, as LIKE
+                if not (isinstance(pattern, Literal) and isinstance(escape, Literal)
+                        and isinstance(pattern.value, str) and isinstance(escape.value, str)
+                        and len(escape.value) == 1):
+                    raise err("LIKE ... ESCAPE needs a constant pattern and a one-character escape", n)
+                regex = Literal(F.like_to_regex(pattern.value, escape.value), T.STRING)
+                out = make_call("rlike", [self.bind(like.this), regex], n)
+                return make_call("not", [out], n) if like.args.get("negate") else out
             case exp.Escape():
-                raise err("LIKE ... ESCAPE is not supported", n)
+                raise err("ESCAPE is only supported after LIKE", n)
             case exp.Binary() if type(n) in _BINARY:
                 return make_call(_BINARY[type(n)], [self.bind(n.this), self.bind(n.expression)], n)
             case exp.DPipe():

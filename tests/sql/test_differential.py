@@ -43,6 +43,8 @@ HAND = [
     "SELECT id FROM t WHERE s LIKE '%e%'",
     "SELECT id FROM t WHERE s NOT LIKE '%an%'",
     "SELECT id FROM t WHERE s LIKE '_ig%'",
+    "SELECT id FROM t WHERE s LIKE '%!_%' ESCAPE '!'",
+    "SELECT id, s LIKE 'a#%%' ESCAPE '#', s NOT LIKE '_i#_%' ESCAPE '#' FROM t",
     "SELECT id, CASE WHEN x > 0 THEN 'pos' WHEN x < 0 THEN 'neg' ELSE 'zero' END FROM t",
     "SELECT id, CASE k WHEN 1 THEN 'one' WHEN 2 THEN 'two' END FROM t",
     "SELECT id, CASE WHEN x > 0 THEN d ELSE 0 END FROM t",

@@ -33,6 +33,8 @@ class StageInfo:
     numCompletedTasks: int
     numFailedTasks: int
     completed: bool = False
+    #: records the stage's succeeded tasks read from their sources (Spark's ``inputRecords``)
+    inputRecords: int = 0
 
 
 @dataclass
@@ -50,7 +52,7 @@ class StatusTracker:
                     self._jobs[job_id] = JobInfo(job_id, stage_ids, "RUNNING", group_id)
                 case StageSubmitted(stage_id=stage_id, attempt=attempt, name=name, num_tasks=n):
                     self._stages[stage_id] = StageInfo(stage_id, attempt, name, n, n, 0, 0)
-                case TaskFinished(stage_id=stage_id, succeeded=succeeded):
+                case TaskFinished(stage_id=stage_id, succeeded=succeeded, metrics=metrics):
                     stage = self._stages.get(stage_id)
                     if stage is not None:
                         self._stages[stage_id] = replace(
@@ -58,6 +60,7 @@ class StatusTracker:
                             numActiveTasks=max(0, stage.numActiveTasks - 1),
                             numCompletedTasks=stage.numCompletedTasks + succeeded,
                             numFailedTasks=stage.numFailedTasks + (not succeeded),
+                            inputRecords=stage.inputRecords + (metrics.records_read if metrics else 0),
                         )
                 case StageCompleted(stage_id=stage_id):
                     stage = self._stages.get(stage_id)

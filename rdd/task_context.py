@@ -22,6 +22,20 @@ class TaskKilled(Exception):
 
 
 @dataclass(slots=True)
+class TaskMetrics:
+    """What a task measured about its own work (Spark's ``TaskMetrics``, input side).
+
+    Sources add to it once per chunk they read, never per element; it travels back to
+    the driver with the task's result and the status tracker sums it per stage.
+    """
+
+    records_read: int = 0
+
+    def inc_records_read(self, n: int) -> None:
+        self.records_read += n
+
+
+@dataclass(slots=True)
 class TaskContext:
     """Identity of one task attempt, its executor, and what it reports back."""
 
@@ -34,6 +48,7 @@ class TaskContext:
     accumulator_updates: dict[int, Any] = field(default_factory=dict)
     stored_blocks: list[str] = field(default_factory=list)
     shuffle_statuses: dict[int, list[Any]] = field(default_factory=dict)
+    metrics: TaskMetrics = field(default_factory=TaskMetrics)
 
     # PySpark's names.
     def stageId(self) -> int:
@@ -47,6 +62,9 @@ class TaskContext:
 
     def taskAttemptId(self) -> int:
         return self.task_attempt_id
+
+    def taskMetrics(self) -> TaskMetrics:
+        return self.metrics
 
     def check_interrupted(self) -> None:
         """Stop this task if its job was cancelled; long loops call it between batches."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rdd.scheduler.task import Task, TaskOutcome
-
+from rdd.task_context import TaskMetrics
 
 # -- the job state machine's inputs ------------------------------------------------------
 
@@ -54,6 +54,7 @@ class TaskFinished:
     stage_id: int
     partition: int
     succeeded: bool
+    metrics: TaskMetrics | None = None  # what a succeeded task measured (records read, …)
 
 
 @dataclass(frozen=True, slots=True)

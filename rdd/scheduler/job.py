@@ -218,8 +218,9 @@ class JobRun:
         stage = self.stages[task.identity.stage_id]
         index = task.identity.partition
         task_set = self.task_sets[stage.id]
+        metrics = outcome.metrics if isinstance(outcome, TaskSucceeded) else None
         self.scheduler.publish(
-            TaskFinished(self.job_id, stage.id, index, isinstance(outcome, TaskSucceeded))
+            TaskFinished(self.job_id, stage.id, index, metrics is not None, metrics)
         )
         match outcome:
             case TaskSucceeded():

@@ -16,7 +16,7 @@ from typing import Any
 from rdd.base import RDD, Partition
 from rdd.dependency import ShuffleWriteSpec
 from rdd.shuffle import FetchFailed, MapStatus, write_map_output
-from rdd.task_context import TaskContext, TaskKilled
+from rdd.task_context import TaskContext, TaskKilled, TaskMetrics
 
 #: How many elements a task consumes between checks for cancellation.
 _CHECK_EVERY = 1024
@@ -91,6 +91,7 @@ class TaskSucceeded:
     accumulator_updates: dict[int, Any]
     stored_blocks: tuple[str, ...]
     executor_id: str
+    metrics: TaskMetrics = field(default_factory=TaskMetrics)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +132,8 @@ def run_task(task: Task, context: TaskContext) -> TaskOutcome:
         try:
             value = task.run(context)
             return TaskSucceeded(
-                value, context.accumulator_updates, tuple(context.stored_blocks), executor_id
+                value, context.accumulator_updates, tuple(context.stored_blocks), executor_id,
+                context.metrics,
             )
         except FetchFailed as failure:
             return TaskFetchFailed(failure.shuffle_id, failure.map_id, str(failure), executor_id)

@@ -10,7 +10,7 @@ import time
 import pytest
 
 import rdd
-from rdd import Context
+from rdd import Context, TaskContext
 from rddtestlib import hadoop_lines, slices
 
 pytestmark = pytest.mark.timeout(120)
@@ -418,6 +418,23 @@ def test_status_tracker_reports_jobs_and_stages(sc):
         assert stage.numTasks == 3
         assert stage.numCompletedTasks == 3
         assert stage.currentAttemptId == 0
+
+
+def _count_read(it):
+    """A source that reports what it read, once per partition (as scans do per batch)."""
+    items = list(it)
+    TaskContext.get().taskMetrics().inc_records_read(len(items))
+    return iter(items)
+
+
+def test_status_tracker_sums_records_read_per_stage(sc):
+    sc.setJobGroup("records", "records read")
+    data = sc.parallelize(range(50), 5).mapPartitions(_count_read)
+    data.map(lambda x: (x % 4, 1)).reduceByKey(lambda a, b: a + b).collect()
+    st = sc.statusTracker()
+    job = st.getJobInfo(st.getJobIdsForGroup("records")[-1])
+    per_stage = [st.getStageInfo(sid).inputRecords for sid in job.stageIds]
+    assert sorted(per_stage) == [0, 50]  # the map stage read 50 records; the reduce stage none
 
 
 def test_textfile_of_an_empty_directory_is_empty(sc, tmp_path):

@@ -138,7 +138,7 @@ def _run_lamna(
     engine.prepare()
     try:
         results = run_queries(
-            engine, numbers, runs=runs, reference=reference.answer if reference else None
+            engine, numbers, runs=runs, reference=reference.answer if reference else None, sf=sf
         )
     finally:
         engine.close()

@@ -27,7 +27,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         ds = generate(GenOptions(sf=STORED_SF, out=Path(tmp) / "data"), show=False)
         con = duck.connect(ds, materialize=True)
-        for q in load_all():
+        for q in load_all(sf=STORED_SF):
             table = duck.run(con, q)
             pq.write_table(table, out / f"{q.name}.parquet")
             print(f"{q.name}: {table.num_rows} rows", file=sys.stderr)

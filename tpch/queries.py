@@ -1,7 +1,9 @@
 """The 22 queries: their text (shipped as .sql files) and what validation needs to know.
 
 The text is the specification's, with the qualification (validation) parameters
-substituted, in standard SQL that HiveQL, DuckDB and Spark SQL all accept. A file may
+substituted, in standard SQL that HiveQL, DuckDB and Spark SQL all accept. The one
+parameter that depends on the scale factor, Q11's FRACTION (0.0001 / SF), is written
+``${FRACTION}`` in the file and filled in by `load` for the data's scale factor. A file may
 hold several statements separated by ';' (Q15 creates, queries and drops a view); the
 answer is the one statement that returns rows.
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 
 from tpch.errors import TpchError
@@ -149,9 +152,21 @@ def query_text(number: int) -> str:
     return resources.files("tpch").joinpath("queries", f"q{number:02d}.sql").read_text()
 
 
-def load(number: int) -> Query:
-    """Query `number` split into statements; TpchError if the file is unusable."""
-    text = query_text(number)
+def scale_parameters(sf: float) -> dict[str, str]:
+    """The substitution parameters that depend on the scale factor (spec 2.4.11.3)."""
+    return {"FRACTION": format(Decimal("0.0001") / Decimal(str(sf)), "f")}
+
+
+def substitute(text: str, sf: float) -> str:
+    """`text` with every ``${NAME}`` replaced by its value at scale factor `sf`."""
+    values = scale_parameters(sf)
+    return re.sub(r"\$\{(\w+)\}", lambda m: values[m.group(1)], text)
+
+
+def load(number: int, sf: float = 1.0) -> Query:
+    """Query `number` at scale factor `sf`, split into statements; TpchError if the file
+    is unusable."""
+    text = substitute(query_text(number), sf)
     statements = split_statements(text)
     try:
         index = _result_index(statements)
@@ -163,8 +178,8 @@ def load(number: int) -> Query:
     return Query(number, statements, index)
 
 
-def load_all(numbers: tuple[int, ...] = ALL) -> tuple[Query, ...]:
-    return tuple(load(n) for n in numbers)
+def load_all(numbers: tuple[int, ...] = ALL, sf: float = 1.0) -> tuple[Query, ...]:
+    return tuple(load(n, sf) for n in numbers)
 
 
 def check_parses(queries: tuple[Query, ...]) -> None:

@@ -9,6 +9,7 @@ then nothing to validate against, and the error says so.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -69,8 +70,10 @@ class Reference:
         return f"answers stored for SF {sf_label(self.ds.sf)}"
 
     def _cache_path(self, number: int) -> Path:
+        """Keyed by the query's text too: a changed query file never meets a stale answer."""
+        digest = hashlib.sha256(load(number, self.ds.sf).text.encode()).hexdigest()[:12]
         return (
-            self.ds.root / ".reference" / f"duckdb-{_duckdb_version()}" / f"q{number:02d}.parquet"
+            self.ds.root / ".reference" / f"duckdb-{_duckdb_version()}" / f"q{number:02d}-{digest}.parquet"
         )
 
     def answer(self, number: int) -> pa.Table:
@@ -94,7 +97,7 @@ class Reference:
             return pq.read_table(path)
         if self._con is None:
             self._con = duck.connect(self.ds, materialize=True)
-        table = duck.run(self._con, load(number))
+        table = duck.run(self._con, load(number, self.ds.sf))
         if self.cache:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)

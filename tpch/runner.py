@@ -71,9 +71,11 @@ def run_queries(
     reference: AnswerFn | None = None,
     on_answer: Callable[[int, pa.Table], None] | None = None,
     show: bool = True,
+    sf: float = 1.0,
 ) -> list[QueryRun]:
-    """Run `numbers` on a prepared `engine`; validate against `reference` if given."""
-    queries = load_all(numbers)
+    """Run `numbers` (their parameters for scale factor `sf`) on a prepared `engine`;
+    validate against `reference` if given."""
+    queries = load_all(numbers, sf)
     check_parses(queries)
     bar = Progress(len(queries) * (warmup + runs), f"run {engine.name}", enabled=show)
     results = []

@@ -95,6 +95,7 @@ def work(job: Job) -> WorkerResult:
             warmup=job.warmup,
             on_answer=lambda n, t: pq.write_table(t, answers / f"q{n:02d}.parquet"),
             show=job.show,
+            sf=ds.sf,
         )
         result.runs = [
             {"number": r.number, "times": list(r.times), "rows": r.rows, "error": r.error}

@@ -36,8 +36,8 @@ def sf001():
     conn.close()
 
 
-def _check(conn, dd, q: int) -> None:
-    text = query_text(q)
+def _check(conn, dd, q: int, scale: float) -> None:
+    text = query_text(q, scale)
     got = exp = None
     cur = conn.cursor()
     for s in split_statements(text):
@@ -59,14 +59,14 @@ def _check(conn, dd, q: int) -> None:
 
 @pytest.mark.parametrize("q", range(1, 23))
 def test_tpch_sf001(sf001, q):
-    _check(*sf001, q)
+    _check(*sf001, q, 0.01)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("q", range(1, 23))
 def test_tpch_sf01(q, request):
     conn, dd = _SF01[0] if _SF01 else _init_sf01()
-    _check(conn, dd, q)
+    _check(conn, dd, q, 0.1)
 
 
 _SF01: list = []

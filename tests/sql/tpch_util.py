@@ -36,8 +36,10 @@ def load_tables(scale: float) -> dict[str, pa.Table]:
     return out
 
 
-def query_text(n: int) -> str:
-    return (QUERIES / f"q{n:02d}.sql").read_text()
+def query_text(n: int, scale: float) -> str:
+    """Query ``n`` as shipped, with its parameters for ``scale`` (Q11's FRACTION)."""
+    from tpch.queries import substitute
+    return substitute((QUERIES / f"q{n:02d}.sql").read_text(), scale)
 
 
 def normalize_value(v):

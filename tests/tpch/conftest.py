@@ -36,7 +36,7 @@ def duck_answers(tbl_data: DataSet) -> dict:
 
     con = duck.connect(tbl_data, materialize=True)
     try:
-        return {q.number: duck.run(con, q) for q in load_all()}
+        return {q.number: duck.run(con, q) for q in load_all(sf=SF)}
     finally:
         con.close()
 

@@ -46,7 +46,7 @@ def test_duckdb_answer_matches_stored_sf001_answer(number: int, duck_answers: di
 def test_same_answers_from_parquet(parquet_data: DataSet, duck_answers: dict) -> None:
     con = duck.connect(parquet_data)
     try:
-        for q in load_all():
+        for q in load_all(sf=0.01):
             verdict = compare(q.spec, duck_answers[q.number], duck.run(con, q))
             assert verdict.ok, f"{q.name}: {verdict.message}"
     finally:
@@ -115,3 +115,14 @@ def test_a_damaged_query_file_is_one_line(monkeypatch: pytest.MonkeyPatch) -> No
         queries.check_parses(queries.load_all((1, 5)))
     assert "q05.sql does not parse" in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_q11_fraction_follows_the_scale_factor() -> None:
+    """Spec 2.4.11.3: FRACTION = 0.0001 / SF, so the answer's size does not grow with SF."""
+    from tpch.queries import scale_parameters
+
+    assert scale_parameters(1)["FRACTION"] == "0.0001"
+    assert scale_parameters(0.01)["FRACTION"] == "0.01"
+    assert scale_parameters(10)["FRACTION"] == "0.00001"
+    assert "* 0.001\n" in load(11, 0.1).text
+    assert "${" not in "".join(q.text for q in load_all(sf=0.01))

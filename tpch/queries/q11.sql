@@ -1,5 +1,6 @@
 -- TPC-H Q11: Important Stock Identification. Validation parameters: NATION = GERMANY,
--- FRACTION = 0.0001.
+-- FRACTION = 0.0001 / SF (the specification's rule, 2.4.11.3); ${FRACTION} is filled in
+-- by tpch.queries.load for the scale factor of the data.
 select
     ps_partkey,
     sum(ps_supplycost * ps_availqty) as value
@@ -16,7 +17,7 @@ group by
 having
     sum(ps_supplycost * ps_availqty) > (
         select
-            sum(ps_supplycost * ps_availqty) * 0.0001
+            sum(ps_supplycost * ps_availqty) * ${FRACTION}
         from
             partsupp,
             supplier,

@@ -100,6 +100,7 @@ def scan_split(spec: ScanSpec, splits: Iterable[Any]) -> Iterator[pa.RecordBatch
             tc = TaskContext.get()
             if tc is not None:
                 tc.check_interrupted()
+                tc.taskMetrics().inc_records_read(b.num_rows)  # rows read from storage
             if b.num_rows == 0:
                 continue
             arrays = []

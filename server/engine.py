@@ -116,8 +116,8 @@ def cancel_job_group(conn: sql.Connection, group: str) -> None:
 
 
 def progress(conn: sql.Connection, group: str) -> list[str]:
-    """One line per stage of the group's jobs: name, completed/total tasks (PySpark's
-    StatusTracker, polled)."""
+    """One line per stage of the group's jobs: name, completed/total tasks, rows its
+    scans read (PySpark's StatusTracker, polled)."""
     tracker = conn.session.rdd_context.statusTracker()
     lines = []
     for job_id in tracker.getJobIdsForGroup(group):
@@ -129,5 +129,6 @@ def progress(conn: sql.Connection, group: str) -> list[str]:
             if stage is not None:
                 state = "done" if stage.completed else f"{stage.numActiveTasks} running"
                 lines.append(f"job {job_id} stage {stage_id} ({stage.name}): "
-                             f"{stage.numCompletedTasks}/{stage.numTasks} tasks, {state}")
+                             f"{stage.numCompletedTasks}/{stage.numTasks} tasks, {state}, "
+                             f"{stage.inputRecords} rows read")
     return lines

@@ -196,7 +196,7 @@ def test_progress_notices(server: ServerInfo) -> None:
         c.execute("SET lamna.progress = on")
         assert c.execute("SELECT count(*) FROM numbers a, numbers b, numbers c, numbers d "
                          "WHERE a.n + b.n + c.n + d.n > 0").fetchone() == (50 ** 4,)
-        assert any("tasks" in n and "stage" in n for n in notices), notices
+        assert any("tasks" in n and "stage" in n and "rows read" in n for n in notices), notices
         c.execute("SET lamna.progress = off")
         notices.clear()
         c.execute("SELECT count(*) FROM numbers").fetchone()

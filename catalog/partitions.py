@@ -93,7 +93,8 @@ class PartitionOps:
                 seen_dynamic = True
             elif seen_dynamic:
                 raise PartitionSpecError(
-                    f"Static partition column {c.name} of {t.qualified_name} follows a dynamic one"
+                    f"Dynamic partition cannot be the parent of a static partition: {c.name} of "
+                    f"{t.qualified_name} is given a value after a dynamic partition column"
                 )
             else:
                 v = check_partition_value(t, c, v)

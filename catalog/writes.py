@@ -87,7 +87,8 @@ class WriteOps:
             if static and any(t.partition_names.index(m) < t.partition_names.index(s[0])
                               for m in missing_static_after for s in static):
                 raise PartitionSpecError(
-                    f"Static partition values of {t.qualified_name} must come before dynamic ones"
+                    f"Dynamic partition cannot be the parent of a static partition: partition columns of "
+                    f"{t.qualified_name} without a value must come after those given one"
                 )
         write_id = new_write_id()
         staging = staging_location(t.location, write_id)  # type: ignore[arg-type]

@@ -64,13 +64,8 @@ class _Target:
             self.spec = ctx.catalog.check_partition_spec(self.table, raw_spec, full=False, allow_dynamic=True)
         static = {k for k, v in self.spec if v is not None}
         self.dynamic = tuple(c for c in self.table.partition_columns if c.name not in static)
-        if self.dynamic and ctx.setting("hive.exec.dynamic.partition.mode", "nonstrict").lower() == "strict" \
-                and not static:
-            raise ctx.error(
-                f"Dynamic partition strict mode requires at least one static partition value for "
-                f"{self.table.qualified_name} (SET hive.exec.dynamic.partition.mode=nonstrict)", target)
-        if self.dynamic and not ctx.flag("hive.exec.dynamic.partition", True):
-            raise ctx.error("Dynamic partitions are disabled (hive.exec.dynamic.partition=false)", target)
+        if self.dynamic:
+            check_dynamic_partition_settings(ctx, self.table, bool(static), target)
         self.expected: tuple[Column, ...] = self.table.columns + self.dynamic
         self.overwrite = bool(node.args.get("overwrite"))
         if self.column_list is not None:
@@ -86,6 +81,33 @@ class _Target:
             return list(self.expected)
         by_name = {c.name: c for c in self.expected}
         return [by_name[n] for n in self.column_list]
+
+
+#: Hive 4's defaults (HIVE-22042 made ``nonstrict`` the default mode; Hive 3 and older
+#: default to ``strict``). Spark SQL behaves as ``nonstrict`` for its own tables too.
+DYNAMIC_PARTITION_DEFAULT = "true"
+DYNAMIC_PARTITION_MODE_DEFAULT = "nonstrict"
+
+
+def check_dynamic_partition_settings(ctx: Ctx, table: Table, has_static: bool, node: exp.Expression) -> None:
+    """Refuse a dynamic-partition write the session's settings forbid, with Hive's messages
+    (ErrorMsg 10095 and 10096): ``hive.exec.dynamic.partition=false`` forbids any dynamic
+    partition column, ``hive.exec.dynamic.partition.mode=strict`` requires at least one
+    static one (so that a mistaken query cannot scatter rows over every partition)."""
+    enabled = ctx.setting("hive.exec.dynamic.partition", DYNAMIC_PARTITION_DEFAULT).strip().lower()
+    if enabled not in ("true", "false"):
+        raise ctx.error(f"hive.exec.dynamic.partition must be true or false, not {enabled!r}", node)
+    if enabled == "false":
+        raise ctx.error(
+            f"Dynamic partition is disabled. Either enable it by setting hive.exec.dynamic.partition=true "
+            f"or specify partition column values (inserting into {table.qualified_name})", node)
+    mode = ctx.setting("hive.exec.dynamic.partition.mode", DYNAMIC_PARTITION_MODE_DEFAULT).strip().lower()
+    if mode not in ("strict", "nonstrict"):
+        raise ctx.error(f"hive.exec.dynamic.partition.mode must be strict or nonstrict, not {mode!r}", node)
+    if mode == "strict" and not has_static:
+        raise ctx.error(
+            f"Dynamic partition strict mode requires at least one static partition column. To turn this off "
+            f"set hive.exec.dynamic.partition.mode=nonstrict (inserting into {table.qualified_name})", node)
 
 
 def _check_schema(ctx: Ctx, target: _Target, schema: pa.Schema, query: exp.Expression) -> None:

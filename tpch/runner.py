@@ -71,7 +71,7 @@ def run_queries(
     reference: AnswerFn | None = None,
     on_answer: Callable[[int, pa.Table], None] | None = None,
     show: bool = True,
-    sf: float = 1.0,
+    sf: float,
 ) -> list[QueryRun]:
     """Run `numbers` (their parameters for scale factor `sf`) on a prepared `engine`;
     validate against `reference` if given."""

@@ -27,7 +27,7 @@ def test_all_22_validate_on_lamna(tbl_data: DataSet, tmp_path: Path, how: str) -
     engine.prepare()
     ref = Reference(tbl_data)
     try:
-        results = run_queries(engine, ALL, runs=1, warmup=0, reference=ref.answer, show=False)
+        results = run_queries(engine, ALL, runs=1, warmup=0, reference=ref.answer, show=False, sf=tbl_data.sf)
     finally:
         engine.close()
         ref.close()

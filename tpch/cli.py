@@ -278,7 +278,9 @@ def _one_line_error(parser: argparse.ArgumentParser) -> Callable[[str], NoReturn
 
 
 def guarded(handler: Handler) -> Handler:
-    """Run a handler; a TpchError becomes one line on stderr and exit status 2."""
+    """Run a handler; a TpchError becomes one line on stderr and exit status 2, and so
+    does any other failure (a bug, or an engine's own error), with the traceback only
+    under ``--debug``."""
 
     def run(args: argparse.Namespace) -> int:
         try:
@@ -289,6 +291,13 @@ def guarded(handler: Handler) -> Handler:
         except KeyboardInterrupt:
             print(f"{PROG}: interrupted", file=sys.stderr)
             return 130
+        except Exception as e:
+            if getattr(args, "debug", False):
+                raise
+            detail = (str(e).strip().splitlines() or [""])[0]
+            print(f"{PROG}: internal error: {type(e).__name__}: {detail} (rerun with --debug for the traceback)",
+                  file=sys.stderr)
+            return 1
 
     run.__name__ = handler.__name__
     run.__doc__ = handler.__doc__
@@ -315,6 +324,7 @@ def add_subcommands(subparsers: Any) -> None:
         p = subparsers.add_parser(name, help=help_text, description=help_text)
         p.error = _one_line_error(p)  # type: ignore[method-assign]
         p.set_defaults(func=guarded(handler))
+        p.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
         return p
 
     p = add("gen", cmd_gen, "generate the eight TPC-H tables with tpchgen-cli")

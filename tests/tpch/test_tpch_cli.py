@@ -132,3 +132,18 @@ def test_quickstart_and_run_on_lamna(
     assert code == 0, out
     assert [line.split()[0] for line in out.splitlines()[2:5]] == ["q01", "q05", "q06"]
     assert "3/3 valid" in out
+
+
+def test_an_internal_error_is_one_line_unless_debug(capsys: pytest.CaptureFixture[str]) -> None:
+    """A bug or an engine's own exception (not a TpchError) still reaches the user as
+    one line; --debug shows the traceback."""
+
+    def broken(args: argparse.Namespace) -> int:
+        raise RuntimeError("engine exploded\nsecond line")
+
+    handler = cli.guarded(broken)
+    assert handler(argparse.Namespace(debug=False)) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["lamna tpch: internal error: RuntimeError: engine exploded (rerun with --debug for the traceback)"]
+    with pytest.raises(RuntimeError):
+        handler(argparse.Namespace(debug=True))

@@ -57,6 +57,9 @@ class ScanExec:
             s += f" limit={self.spec.limit}"
         if self.shared is not None:
             s += " shared"
+        describe = getattr(self.spec.source, "describe_splits", None)  # optional ScanSource hook
+        if describe is not None:
+            s += f" ({describe(self.splits)})"
         return s
 
 

@@ -76,6 +76,31 @@ def _backend_for(master: str, parallelism: int | None, local_dir: str, files_dir
 class Context:
     """A connection to the engine: creates RDDs, shared variables, and runs jobs."""
 
+    # The process-wide Context of ``getOrCreate`` (PySpark's ``_active_spark_context``).
+    _shared: Context | None = None
+    _shared_lock = threading.Lock()
+
+    @classmethod
+    def getOrCreate(cls, conf: Conf | dict[str, Any] | None = None) -> Context:
+        """PySpark's ``SparkContext.getOrCreate``: the Context this process shares, made
+        from ``conf`` on the first call (or after the shared one was stopped); later
+        calls return it whatever their ``conf`` says.
+
+        Only Contexts made here are shared: one built with ``Context(...)`` stays its
+        creator's.
+        """
+        with cls._shared_lock:
+            shared = cls._shared
+            if shared is None or shared._stopped:
+                shared = cls._shared = cls(conf=conf)
+            return shared
+
+    @classmethod
+    def getActive(cls) -> Context | None:
+        """The shared Context if one is running (``getOrCreate`` without creating)."""
+        shared = cls._shared
+        return shared if shared is not None and not shared._stopped else None
+
     def __init__(
         self,
         master: str | None = None,
@@ -233,8 +258,12 @@ class Context:
         With ``interruptOnCancel`` a cancelled task that does not stop by itself is
         stopped (on ``local-cluster``, by ending its worker process).
         """
-        self._thread_state.group = groupId
-        self._thread_state.interrupt_on_cancel = interruptOnCancel
+        properties = self._thread_properties()
+        properties["spark.jobGroup.id"] = groupId
+        properties["spark.job.description"] = description
+        properties["spark.job.interruptOnCancel"] = "true" if interruptOnCancel else "false"
+        # Spark's property: tasks read their job group with TaskContext.getLocalProperty
+        self.setLocalProperty("spark.jobGroup.id", groupId)
 
     def setLocalProperty(self, key: str, value: str | None) -> None:
         properties = self._thread_properties()
@@ -297,11 +326,12 @@ class Context:
                 "was used inside a function passed to another RDD operation)"
             )
         wanted = list(range(rdd.getNumPartitions())) if partitions is None else list(partitions)
-        group = getattr(self._thread_state, "group", None)
-        interrupt = getattr(self._thread_state, "interrupt_on_cancel", False)
+        group = self.getLocalProperty("spark.jobGroup.id")
+        interrupt = self.getLocalProperty("spark.job.interruptOnCancel") == "true"
         # Fair sharing between pools: a named pool, else the job group, else "default".
         pool = self.getLocalProperty("spark.scheduler.pool") or group or "default"
-        results = self.scheduler.run_job(rdd, func, wanted, group, interrupt, pool)
+        properties = dict(self._thread_properties())
+        results = self.scheduler.run_job(rdd, func, wanted, group, interrupt, pool, properties)
         self._write_checkpoints(rdd)
         return results
 

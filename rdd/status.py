@@ -12,6 +12,7 @@ from rdd.scheduler.events import (
     StageCompleted,
     StageSubmitted,
     TaskFinished,
+    TaskLaunched,
 )
 
 
@@ -29,7 +30,7 @@ class StageInfo:
     currentAttemptId: int
     name: str
     numTasks: int
-    numActiveTasks: int
+    numActiveTasks: int  # launched and not yet ended (queued or running), stragglers included
     numCompletedTasks: int
     numFailedTasks: int
     completed: bool = False
@@ -51,7 +52,14 @@ class StatusTracker:
                 case JobStarted(job_id=job_id, group_id=group_id, stage_ids=stage_ids):
                     self._jobs[job_id] = JobInfo(job_id, stage_ids, "RUNNING", group_id)
                 case StageSubmitted(stage_id=stage_id, attempt=attempt, name=name, num_tasks=n):
-                    self._stages[stage_id] = StageInfo(stage_id, attempt, name, n, n, 0, 0)
+                    # tasks of an earlier attempt may still be out: they stay counted
+                    old = self._stages.get(stage_id)
+                    self._stages[stage_id] = StageInfo(stage_id, attempt, name, n,
+                                                       old.numActiveTasks if old else 0, 0, 0)
+                case TaskLaunched(stage_id=stage_id):
+                    stage = self._stages.get(stage_id)
+                    if stage is not None:
+                        self._stages[stage_id] = replace(stage, numActiveTasks=stage.numActiveTasks + 1)
                 case TaskFinished(stage_id=stage_id, succeeded=succeeded, metrics=metrics):
                     stage = self._stages.get(stage_id)
                     if stage is not None:
@@ -65,7 +73,8 @@ class StatusTracker:
                 case StageCompleted(stage_id=stage_id):
                     stage = self._stages.get(stage_id)
                     if stage is not None:
-                        self._stages[stage_id] = replace(stage, completed=True, numActiveTasks=0)
+                        # an aborted stage's tasks may still be ending: they count until then
+                        self._stages[stage_id] = replace(stage, completed=True)
                 case JobEnded(job_id=job_id, succeeded=succeeded):
                     job = self._jobs.get(job_id)
                     if job is not None:
@@ -81,7 +90,8 @@ class StatusTracker:
 
     def getActiveStageIds(self) -> list[int]:
         with self._lock:
-            return [s.stageId for s in self._stages.values() if not s.completed]
+            # an aborted stage stays active until its last killed task has ended
+            return [s.stageId for s in self._stages.values() if not s.completed or s.numActiveTasks]
 
     def getJobInfo(self, jobId: int) -> JobInfo | None:
         with self._lock:

@@ -8,6 +8,7 @@ through it instead of through a process-wide singleton.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,10 @@ class TaskContext:
     stored_blocks: list[str] = field(default_factory=list)
     shuffle_statuses: dict[int, list[Any]] = field(default_factory=dict)
     metrics: TaskMetrics = field(default_factory=TaskMetrics)
+    #: the job's local properties (``Context.setLocalProperty``, the job group) as they
+    #: were on the thread that started the job, so task code can read per-query settings
+    properties: dict[str, str] = field(default_factory=dict)
+    _completion_listeners: list[Callable[[TaskContext], None]] = field(default_factory=list)
 
     # PySpark's names.
     def stageId(self) -> int:
@@ -65,6 +70,27 @@ class TaskContext:
 
     def taskMetrics(self) -> TaskMetrics:
         return self.metrics
+
+    def getLocalProperty(self, key: str) -> str | None:
+        """A local property of the job this task belongs to (PySpark's name)."""
+        return self.properties.get(key)
+
+    def addTaskCompletionListener(self, listener: Callable[[TaskContext], None]) -> None:
+        """Call ``listener(context)`` when the task ends, however it ends (Spark's name):
+        resources a task holds (memory it accounted for, say) are released there."""
+        self._completion_listeners.append(listener)
+
+    def run_completion_listeners(self) -> BaseException | None:
+        """Run (once) every completion listener; the first error is returned, not raised,
+        so that every listener runs and the task's own outcome is decided by the caller."""
+        listeners, self._completion_listeners = self._completion_listeners, []
+        first: BaseException | None = None
+        for listener in reversed(listeners):
+            try:
+                listener(self)
+            except BaseException as error:  # noqa: BLE001 - reported as the task's failure by run_task
+                first = first or error
+        return first
 
     def check_interrupted(self) -> None:
         """Stop this task if its job was cancelled; long loops call it between batches."""

@@ -77,6 +77,7 @@ class ThreadBackend:
             env=self.env,
             kill_flag=item.flag,
             shuffle_statuses=task.shuffle_statuses,
+            properties=task.properties,
         )
         return run_task(task, context)
 

@@ -47,6 +47,7 @@ def main(argv: list[str]) -> None:
                 env=env,
                 kill_flag=flag,
                 shuffle_statuses=task.shuffle_statuses,
+                properties=task.properties,
             )
             outcome = run_task(task, context)
             flags.pop(task_id, None)

@@ -133,6 +133,7 @@ class DAGScheduler:
         group_id: str | None = None,
         interrupt_on_cancel: bool = False,
         pool: str = "default",
+        properties: dict[str, str] | None = None,
     ) -> list[Any]:
         from rdd.scheduler.job import JobRun
 
@@ -145,7 +146,7 @@ class DAGScheduler:
                 func=func,
                 partitions=partitions,
             )
-            job = JobRun(self, job_id, final, group_id, interrupt_on_cancel, pool)
+            job = JobRun(self, job_id, final, group_id, interrupt_on_cancel, pool, properties)
             self._active[job_id] = job
         try:
             return job.run()

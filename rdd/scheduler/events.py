@@ -49,6 +49,15 @@ class StageSubmitted:
 
 
 @dataclass(frozen=True, slots=True)
+class TaskLaunched:
+    """A task was handed to the backend (queued or running until its TaskFinished)."""
+
+    job_id: int
+    stage_id: int
+    partition: int
+
+
+@dataclass(frozen=True, slots=True)
 class TaskFinished:
     job_id: int
     stage_id: int
@@ -69,4 +78,4 @@ class JobEnded:
     succeeded: bool
 
 
-ListenerEvent = JobStarted | StageSubmitted | TaskFinished | StageCompleted | JobEnded
+ListenerEvent = JobStarted | StageSubmitted | TaskLaunched | TaskFinished | StageCompleted | JobEnded

@@ -9,6 +9,7 @@ can drive it synchronously.
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from typing import Any
 
@@ -26,6 +27,7 @@ from rdd.scheduler.events import (
     StageSubmitted,
     TaskEnded,
     TaskFinished,
+    TaskLaunched,
 )
 from rdd.scheduler.stage import ResultStage, ShuffleMapStage, Stage
 from rdd.scheduler.task import (
@@ -65,13 +67,15 @@ class JobRun:
     """One job's state machine: stages waiting, running, and the results so far."""
 
     def __init__(self, scheduler: DAGScheduler, job_id: int, final: ResultStage,
-                 group_id: str | None, interrupt_on_cancel: bool = False, pool: str = "default"):
+                 group_id: str | None, interrupt_on_cancel: bool = False, pool: str = "default",
+                 properties: dict[str, str] | None = None):
         self.scheduler = scheduler
         self.job_id = job_id
         self.final = final
         self.group_id = group_id
         self.interrupt_on_cancel = interrupt_on_cancel
         self.pool = pool
+        self.properties = dict(properties or {})
         self.elsewhere: set[Stage] = set()  # map stages another job is running for us
         self.stages = {stage.id: stage for stage in _all_stages(final)}
         self.events: queue.Queue[JobEvent] = queue.Queue()
@@ -84,6 +88,10 @@ class JobRun:
         self.stage_failures: dict[int, int] = {}
         self.error: BaseException | None = None
         self.done = False
+        # Once ``run`` has returned nobody reads ``events``: a task that ends after that
+        # (a straggler of an aborted job) is reported to listeners straight away.
+        self._closed = False
+        self._close_lock = threading.Lock()
 
     # -- the loop ---------------------------------------------------------------------
 
@@ -100,6 +108,7 @@ class JobRun:
             self.wait_for_killed_tasks(CANCEL_GRACE if cancelled else FAILURE_GRACE)
             for stage in self.running | self.waiting:
                 self.scheduler.publish(StageCompleted(self.job_id, stage.id))
+        self.close()
         self.scheduler.publish(JobEnded(self.job_id, self.error is None))
         if self.error is not None:
             raise self.error
@@ -121,16 +130,41 @@ class JobRun:
             except queue.Empty:
                 return
 
+    def close(self) -> None:
+        """Stop reading events; tasks still out are reported when they end."""
+        with self._close_lock:
+            self._closed = True
+        while True:
+            try:
+                event = self.events.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(event, TaskEnded):
+                self.straggler_ended(event.task)
+
+    def task_done(self, task: Task, outcome: TaskOutcome) -> None:
+        """The backend's callback (any thread): feed the loop, or report a straggler."""
+        with self._close_lock:
+            if not self._closed:
+                self.events.put(TaskEnded(task, outcome))
+                return
+        self.straggler_ended(task)
+
+    def straggler_ended(self, task: Task) -> None:
+        """A task of an aborted job ended: listeners still see it end."""
+        self.running_tasks.pop(task.identity.task_id, None)
+        self.scheduler.publish(TaskFinished(
+            self.job_id, task.identity.stage_id, task.identity.partition, False
+        ))
+
     def process_event(self, event: JobEvent) -> None:
         match event:
             case TaskEnded(task=task, outcome=outcome):
-                self.running_tasks.pop(task.identity.task_id, None)
                 if not self.done:
+                    self.running_tasks.pop(task.identity.task_id, None)
                     self.handle_task_end(task, outcome)
-                else:  # a straggler of an aborted job: listeners still see it end
-                    self.scheduler.publish(TaskFinished(
-                        self.job_id, task.identity.stage_id, task.identity.partition, False
-                    ))
+                else:
+                    self.straggler_ended(task)
             case CancelJob(reason=reason):
                 self.abort(JobCancelled(f"job {self.job_id} cancelled: {reason}"))
             case StageReleased(stage_id=stage_id):
@@ -186,14 +220,17 @@ class JobRun:
         split = stage.rdd.partitions()[split_index]
         task: Task
         if isinstance(stage, ResultStage):
-            task = ResultTask(identity, stage.rdd, split, stage.func, statuses)  # type: ignore[arg-type]
+            task = ResultTask(identity, stage.rdd, split, stage.func, statuses,  # type: ignore[arg-type]
+                              self.properties)
         else:
             assert isinstance(stage, ShuffleMapStage) and stage.dependency is not None
-            task = ShuffleMapTask(identity, stage.rdd, split, stage.dependency.write_spec, statuses)
+            task = ShuffleMapTask(identity, stage.rdd, split, stage.dependency.write_spec, statuses,
+                                  self.properties)
         self.running_tasks[task_id] = task
         preferred = self.preferred_executor(stage.rdd, split_index)
+        self.scheduler.publish(TaskLaunched(self.job_id, stage.id, index))
         self.scheduler.backend.submit(
-            task, preferred, lambda outcome: self.events.put(TaskEnded(task, outcome)), self.pool
+            task, preferred, lambda outcome: self.task_done(task, outcome), self.pool
         )
 
     def preferred_executor(self, rdd: RDD, split_index: int, depth: int = 0) -> str | None:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+
 from rdd.base import RDD, Partition
 from rdd.dependency import ShuffleWriteSpec
 from rdd.shuffle import FetchFailed, MapStatus, write_map_output
@@ -20,19 +22,35 @@ from rdd.task_context import TaskContext, TaskKilled, TaskMetrics
 
 #: How many elements a task consumes between checks for cancellation.
 _CHECK_EVERY = 1024
+#: Elements that are each a whole batch of rows: checked one by one.
+_BATCHES = (pa.RecordBatch, pa.Table)
+_END = object()
 
 
 def interruptible(iterator: Iterator[Any], context: TaskContext) -> Iterator[Any]:
     """Pass elements through, stopping with ``TaskKilled`` soon after a cancel.
 
-    Elements move in chunks so the per-element cost is C's, not a Python loop's.
+    Plain elements move in chunks so the per-element cost is C's, not a Python loop's.
+    Arrow batches are checked one at a time: each is already many rows of work, and a
+    chunk of 1024 of them would hold a whole partition here before passing it on.
     """
     flag = context.kill_flag
     source = iter(iterator)
-    while chunk := list(itertools.islice(source, _CHECK_EVERY)):
-        if flag.is_set():
-            context.check_interrupted()
-        yield from chunk
+    first = next(source, _END)
+    if first is _END:
+        context.check_interrupted()
+        return
+    if isinstance(first, _BATCHES):
+        for element in itertools.chain((first,), source):
+            if flag.is_set():
+                context.check_interrupted()
+            yield element
+    else:
+        source = itertools.chain((first,), source)
+        while chunk := list(itertools.islice(source, _CHECK_EVERY)):
+            if flag.is_set():
+                context.check_interrupted()
+            yield from chunk
     context.check_interrupted()
 
 
@@ -55,6 +73,7 @@ class ResultTask:
     split: Partition
     func: Callable[[Iterator[Any]], Any]
     shuffle_statuses: dict[int, list[MapStatus]] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)  # the job's local properties
 
     def run(self, context: TaskContext) -> Any:
         return self.func(interruptible(self.rdd.iterator(self.split, context), context))
@@ -69,6 +88,7 @@ class ShuffleMapTask:
     split: Partition
     spec: ShuffleWriteSpec
     shuffle_statuses: dict[int, list[MapStatus]] = field(default_factory=dict)
+    properties: dict[str, str] = field(default_factory=dict)  # the job's local properties
 
     def run(self, context: TaskContext) -> MapStatus:
         records = interruptible(self.rdd.iterator(self.split, context), context)
@@ -126,18 +146,33 @@ TaskOutcome = TaskSucceeded | TaskFailed | TaskFetchFailed | TaskWasKilled | Exe
 
 
 def run_task(task: Task, context: TaskContext) -> TaskOutcome:
-    """Run ``task`` on this thread with ``context`` current; never raises."""
-    executor_id = context.env.executor_id
+    """Run ``task`` on this thread with ``context`` current; never raises.
+
+    The task's completion listeners run however it ends; one that fails turns a
+    success into a failure (what it was releasing may be in a bad state).
+    """
     with context:
         try:
-            value = task.run(context)
-            return TaskSucceeded(
-                value, context.accumulator_updates, tuple(context.stored_blocks), executor_id,
-                context.metrics,
-            )
-        except FetchFailed as failure:
-            return TaskFetchFailed(failure.shuffle_id, failure.map_id, str(failure), executor_id)
-        except TaskKilled:
-            return TaskWasKilled(executor_id)
-        except BaseException as error:  # the user's code: reported to the driver, never lost
-            return TaskFailed(error, traceback.format_exc(), executor_id)
+            outcome = _attempt(task, context)
+        finally:
+            error = context.run_completion_listeners()
+    if error is not None and isinstance(outcome, TaskSucceeded):
+        text = "".join(traceback.format_exception(error))
+        return TaskFailed(error, text, context.env.executor_id)
+    return outcome
+
+
+def _attempt(task: Task, context: TaskContext) -> TaskOutcome:
+    executor_id = context.env.executor_id
+    try:
+        value = task.run(context)
+        return TaskSucceeded(
+            value, context.accumulator_updates, tuple(context.stored_blocks), executor_id,
+            context.metrics,
+        )
+    except FetchFailed as failure:
+        return TaskFetchFailed(failure.shuffle_id, failure.map_id, str(failure), executor_id)
+    except TaskKilled:
+        return TaskWasKilled(executor_id)
+    except BaseException as error:  # the user's code: reported to the driver, never lost
+        return TaskFailed(error, traceback.format_exc(), executor_id)

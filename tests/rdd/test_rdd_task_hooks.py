@@ -1,0 +1,135 @@
+"""What task code can rely on for cancellation and per-query accounting: local
+properties travel with the job's tasks, completion listeners run however a task ends,
+a columnar task is checked for a cancel after every batch, and the status tracker
+counts a cancelled job's tasks as active until each has really ended."""
+
+from __future__ import annotations
+
+import threading
+
+import pyarrow as pa
+import pytest
+
+from rdd import JobCancelled, TaskContext
+
+
+def _properties(_iterator):
+    tc = TaskContext.get()
+    yield (tc.getLocalProperty("lamna.test.key"), tc.getLocalProperty("spark.jobGroup.id"),
+           tc.getLocalProperty("absent"))
+
+
+def test_local_properties_and_job_group_reach_the_tasks(sc) -> None:
+    sc.setLocalProperty("lamna.test.key", "v1")
+    sc.setJobGroup("group-p", "properties")
+    try:
+        seen = set(sc.parallelize(range(4), 2).mapPartitions(_properties).collect())
+    finally:
+        sc.setLocalProperty("lamna.test.key", None)
+        sc.setJobGroup("", "")
+    assert seen == {("v1", "group-p", None)}
+
+
+def test_completion_listeners_run_when_a_task_succeeds_or_fails(thread_sc) -> None:
+    ended: list[int] = []
+
+    def record(iterator):
+        TaskContext.get().addTaskCompletionListener(lambda c: ended.append(c.partitionId()))
+        yield from iterator
+
+    assert thread_sc.parallelize(range(6), 3).mapPartitions(record).count() == 6
+    assert sorted(ended) == [0, 1, 2]
+    ended.clear()
+
+    def record_then_fail(iterator):
+        TaskContext.get().addTaskCompletionListener(lambda c: ended.append(c.partitionId()))
+        yield from iterator
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        thread_sc.parallelize(range(2), 1).mapPartitions(record_then_fail).count()
+    assert ended and set(ended) == {0}  # once per attempt
+
+
+def test_a_failing_completion_listener_fails_the_task(thread_sc) -> None:
+    def bad_listener(iterator):
+        def fail(_context):
+            raise RuntimeError("release failed")
+
+        TaskContext.get().addTaskCompletionListener(fail)
+        yield from iterator
+
+    with pytest.raises(RuntimeError, match="release failed"):
+        thread_sc.parallelize(range(2), 1).mapPartitions(bad_listener).count()
+
+
+def test_a_columnar_task_is_checked_after_every_batch(thread_sc) -> None:
+    """Batches pass one by one: after the cancel, at most the batch in hand goes on
+    (elements in chunks of 1024 would have drained the whole partition first)."""
+    produced: list[int] = []
+    cancelled_seen = threading.Event()
+
+    def batches(_iterator):
+        tc = TaskContext.get()
+        for i in range(200):
+            if i == 3:
+                cancelled_seen.set()
+                assert tc.kill_flag.wait(30), "the cancel never reached the task"
+            produced.append(i)
+            yield pa.record_batch({"x": pa.array([i] * 10)})
+
+    def cancel_when_running():
+        cancelled_seen.wait(30)
+        thread_sc.cancelJobGroup("hooks-batches")
+
+    canceller = threading.Thread(target=cancel_when_running)
+    canceller.start()
+    thread_sc.setJobGroup("hooks-batches", "cancel me")
+    try:
+        with pytest.raises(JobCancelled):
+            thread_sc.parallelize([0], 1).mapPartitions(batches).count()
+    finally:
+        thread_sc.setJobGroup("", "")
+        canceller.join(30)
+    assert len(produced) <= 4, produced
+
+
+def test_the_tracker_counts_a_cancelled_task_until_it_has_ended(thread_sc) -> None:
+    """A task that ignores the cancel for a while stays active in its stage (and the
+    stage stays active) after the job has returned; it leaves when it really ends."""
+    started, release = threading.Event(), threading.Event()
+
+    def stubborn(iterator):
+        started.set()
+        release.wait(30)  # does not check for interruption meanwhile
+        yield from iterator
+
+    def cancel_when_running():
+        started.wait(30)
+        thread_sc.cancelJobGroup("hooks-stubborn")
+
+    canceller = threading.Thread(target=cancel_when_running)
+    canceller.start()
+    thread_sc.setJobGroup("hooks-stubborn", "cancel me")
+    try:
+        with pytest.raises(JobCancelled):
+            thread_sc.parallelize(range(4), 1).mapPartitions(stubborn).count()
+    finally:
+        thread_sc.setJobGroup("", "")
+        canceller.join(30)
+    tracker = thread_sc.statusTracker()
+    (job_id,) = tracker.getJobIdsForGroup("hooks-stubborn")
+    stages = tracker.getJobInfo(job_id).stageIds
+
+    def active() -> int:
+        return sum(tracker.getStageInfo(s).numActiveTasks for s in stages if tracker.getStageInfo(s))
+
+    assert active() == 1 and set(stages) & set(tracker.getActiveStageIds())
+    release.set()
+    done = threading.Event()
+    for _ in range(300):
+        if active() == 0:
+            done.set()
+            break
+        done.wait(0.1)
+    assert active() == 0 and not set(stages) & set(tracker.getActiveStageIds())

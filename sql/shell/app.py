@@ -103,7 +103,8 @@ def run(argv: list[str]) -> int:
 
     warehouse = args.warehouse or os.environ.get("LAMNA_WAREHOUSE") or "lamna-warehouse"
     ask = _password_prompt if _isatty(sys.stdin) else None
-    handle = BackendHandle(lambda: open_backend(args.connect, warehouse, conf, ask))
+    bar = settings.progress and _isatty(sys.stderr)  # the runner draws it only there
+    handle = BackendHandle(lambda: open_backend(args.connect, warehouse, conf, ask, bar))
     output = Output(pager=args.pager and interactive)
     try:
         output.redirect(args.output)

@@ -1,14 +1,16 @@
 """Where statements run: the embedded engine (``sql.connect``) or a ``lamna serve`` (psycopg).
 
 Both speak PEP 249, so one loop fetches rows for either; what differs is how a running
-statement is cancelled (the RDD job group vs a PostgreSQL cancel request), whether
-progress can be read (only embedded: the RDD status tracker), and how column types are
-named (Hive names vs PostgreSQL OIDs, mapped back to Hive names).
+statement is cancelled (the RDD job group vs a PostgreSQL cancel request), where progress
+comes from (the RDD status tracker vs the server's ``lamna.progress`` notices, one line
+per stage), and how column types are named (Hive names vs PostgreSQL OIDs, mapped back
+to Hive names).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,13 +32,17 @@ class Outcome:
 
 @dataclass(frozen=True)
 class Progress:
-    """A snapshot for the progress bar; ``stages``/``tasks`` are None when unknown."""
+    """A snapshot for the progress bar; ``stages``/``tasks`` are None when unknown.
+
+    ``rows`` counts rows fetched so far, ``rows_read`` the rows the statement's scans
+    read from storage (None when the backend cannot tell)."""
 
     stages_done: int | None = None
     stages: int | None = None
     tasks_done: int | None = None
     tasks: int | None = None
     rows: int = 0
+    rows_read: int | None = None
 
 
 class Cancelled(Exception):
@@ -173,7 +179,7 @@ class EmbeddedBackend(Backend):
         if ctx is None or group is None:
             return Progress(rows=self._rows)
         tracker = ctx.statusTracker()
-        stages = done = tasks = tasks_done = 0
+        stages = done = tasks = tasks_done = rows_read = 0
         seen: set[int] = set()
         for job_id in tracker.getJobIdsForGroup(group):
             job = tracker.getJobInfo(job_id)
@@ -187,8 +193,9 @@ class EmbeddedBackend(Backend):
                     continue  # not submitted yet (or skipped): counts as a stage to go
                 tasks += info.numTasks
                 tasks_done += info.numCompletedTasks
+                rows_read += info.inputRecords
                 done += bool(info.completed)
-        return Progress(done, stages, tasks_done, tasks, self._rows)
+        return Progress(done, stages, tasks_done, tasks, self._rows, rows_read)
 
     def _no_rows_fallback(self, text: str) -> ResultSet | None:
         """SHOW/DESCRIBE rows when ``sql.session`` drops them (it reads ``schema`` off a
@@ -221,10 +228,55 @@ class EmbeddedBackend(Backend):
         return ResultSet(list(table.column_names), types, [tuple(r.values()) for r in table.to_pylist()])
 
 
-class RemoteBackend(Backend):
-    """A ``lamna serve`` (or any PostgreSQL-protocol server) through psycopg."""
+#: A ``lamna serve`` progress notice (server/engine.py ``progress``); rows read is optional
+#: so that an older server's lines still give stages and tasks.
+_STAGE_LINE = re.compile(r"job \d+ stage (\d+) \(.*\): (\d+)/(\d+) tasks, (done|\d+ running)"
+                         r"(?:, (\d+) rows read)?")
 
-    def __init__(self, url: str, ask_password: Callable[[], str] | None = None) -> None:
+
+@dataclass(frozen=True)
+class StageLine:
+    """One stage as a progress notice describes it."""
+
+    stage_id: int
+    tasks_done: int
+    tasks: int
+    completed: bool
+    rows_read: int | None
+
+    @classmethod
+    def parse(cls, message: str) -> StageLine | None:
+        """The stage a notice describes, or None for any other notice.
+
+        >>> StageLine.parse("job 1 stage 4 (collect at x): 3/8 tasks, 2 running, 1200 rows read")
+        StageLine(stage_id=4, tasks_done=3, tasks=8, completed=False, rows_read=1200)
+        """
+        m = _STAGE_LINE.fullmatch(message.strip())
+        if m is None:
+            return None
+        stage, done, total, state, read = m.groups()
+        return cls(int(stage), int(done), int(total), state == "done", None if read is None else int(read))
+
+
+def progress_of(stages: list[StageLine], rows: int) -> Progress:
+    """What the latest line of every stage seen so far adds up to (stages not yet
+    submitted are unknown to the server's lines, so the total grows as they start)."""
+    if not stages:
+        return Progress(rows=rows)
+    read = [s.rows_read for s in stages if s.rows_read is not None]
+    return Progress(sum(s.completed for s in stages), len(stages), sum(s.tasks_done for s in stages),
+                    sum(s.tasks for s in stages), rows, sum(read) if read else None)
+
+
+class RemoteBackend(Backend):
+    """A ``lamna serve`` (or any PostgreSQL-protocol server) through psycopg.
+
+    With ``progress``, the session asks for ``lamna.progress`` notices and the progress
+    bar adds up their per-stage lines (a server that does not send them shows fetched
+    rows only)."""
+
+    def __init__(self, url: str, ask_password: Callable[[], str] | None = None,
+                 progress: bool = False) -> None:
         super().__init__()
         try:
             import psycopg
@@ -242,8 +294,25 @@ class RemoteBackend(Backend):
             self.conn = psycopg.connect(url, autocommit=True, prepare_threshold=None, password=ask_password())
         self.label = "lamna"
         self._busy = threading.Event()
+        self._stages: dict[int, StageLine] = {}
+        if progress:
+            self.conn.add_notice_handler(self._on_notice)
+            try:
+                self.conn.execute("SET lamna.progress = on")
+            except psycopg.Error:
+                pass  # not a Lamna server: no progress lines, fetched rows only
+
+    def _on_notice(self, diagnostic: Any) -> None:
+        """Called by psycopg on the statement's thread while it waits for results."""
+        line = StageLine.parse(getattr(diagnostic, "message_primary", None) or "")
+        if line is not None and self._busy.is_set():
+            self._stages[line.stage_id] = line
+
+    def progress(self) -> Progress:
+        return progress_of(list(self._stages.values()), self._rows)
 
     def _start(self, text: str) -> None:
+        self._stages = {}
         self._busy.set()
 
     def _finish(self) -> None:
@@ -271,11 +340,12 @@ class RemoteBackend(Backend):
 
 
 def open_backend(connect: str | None, warehouse: str | None, settings: dict[str, str],
-                 ask_password: Callable[[], str] | None = None) -> Backend:
+                 ask_password: Callable[[], str] | None = None, progress: bool = False) -> Backend:
     """The backend the command line asks for (``--connect URL`` or the embedded engine);
-    ``ask_password`` is called when a server wants a password (None: just fail)."""
+    ``ask_password`` is called when a server wants a password (None: just fail);
+    ``progress``: a progress bar may be drawn, so a server should send progress notices."""
     if connect:
-        backend: Backend = RemoteBackend(connect, ask_password)
+        backend: Backend = RemoteBackend(connect, ask_password, progress)
         for key, value in settings.items():
             backend.execute(f"SET {key}={value}")
         return backend

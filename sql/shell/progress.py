@@ -21,17 +21,25 @@ INTERVAL = 0.1
 
 
 def bar_text(p: Progress, elapsed: float, width: int) -> str:
-    """One line: a bar over tasks done (when known), stages, tasks, rows, elapsed time.
+    """One line: a bar over tasks done (when known), stages, tasks, rows read by the
+    scans (when known; else rows fetched), elapsed time.
 
-    >>> bar_text(Progress(1, 2, 3, 4, 1500), 2.0, 60)
-    '[████████  ]  75% stage 1/2 · tasks 3/4 · 1,500 rows · 2.0s'
+    >>> bar_text(Progress(1, 2, 3, 4, 0, 1500), 2.0, 70)
+    '[███████████    ]  75% stage 1/2 · tasks 3/4 · 1,500 rows read · 2.0s'
+    >>> bar_text(Progress(rows=12), 3.25, 80)
+    '12 rows · 3.2s'
     """
     parts = []
     if p.stages:
         parts.append(f"stage {p.stages_done or 0}/{p.stages}")
     if p.tasks:
         parts.append(f"tasks {p.tasks_done or 0}/{p.tasks}")
-    parts.append(f"{p.rows:,} rows")
+    if p.rows_read is None:
+        parts.append(f"{p.rows:,} rows")
+    else:
+        parts.append(f"{p.rows_read:,} rows read")
+        if p.rows:
+            parts.append(f"{p.rows:,} fetched")
     parts.append(f"{elapsed:.1f}s")
     tail = " · ".join(parts)
     if p.tasks:

@@ -17,9 +17,9 @@ PROMPT = "lamna>"
 SLOW_SHELL = str(ROOT / "tests" / "shell" / "slow_shell.py")
 
 
-def _spawn(warehouse: str, tmp_path: Path, *, slow: bool = False) -> "pexpect.spawn":
+def _spawn(warehouse: str, tmp_path: Path, *, slow: bool = False, sleepy: float = 0.5) -> "pexpect.spawn":
     env = subprocess_env(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", LAMNA_HISTORY=str(tmp_path / "history"),
-                         SLEEPY_LOG=str(tmp_path / "sleepy.log"), SLEEPY_SECONDS="0.5")
+                         SLEEPY_LOG=str(tmp_path / "sleepy.log"), SLEEPY_SECONDS=str(sleepy))
     argv = [SLOW_SHELL] if slow else ["-m", "cli.main"]
     child = pexpect.spawn(sys.executable, [*argv, "--warehouse", warehouse], cwd=str(ROOT), env=env,
                           encoding="utf-8", timeout=90, dimensions=(40, 160))
@@ -78,6 +78,18 @@ def test_ctrl_c_cancels_a_running_query_and_its_tasks_stop(warehouse: str, tmp_p
     assert _starts(tmp_path) == before < 40
     child.send("select count(*) as n from slow;\r")  # the engine is free again
     child.expect(r"│\s+400 │")
+    child.expect(PROMPT)
+    child.sendcontrol("d")
+    child.expect(pexpect.EOF)
+
+
+def test_progress_bar_of_a_slow_query_shows_rows_read(warehouse: str, tmp_path: Path) -> None:
+    child = _spawn(warehouse, tmp_path, slow=True, sleepy=0.2)
+    child.send("select sum(sleepy(x)) as total from slow;\r")  # 40 splits of 10 rows, 0.2 s each
+    child.expect(r"tasks \d+/\d+ · ([1-9][\d,]*) rows read")  # once the first tasks are done
+    read = int(child.match.group(1).replace(",", ""))
+    assert read % 10 == 0 and read <= 400  # whole splits, each read once
+    child.expect(r"│\s+79800 │")  # sum(0..399): the bar erased, the result printed
     child.expect(PROMPT)
     child.sendcontrol("d")
     child.expect(pexpect.EOF)

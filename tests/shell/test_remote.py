@@ -163,3 +163,33 @@ def test_password_is_asked_for_at_the_terminal(warehouse: str, tmp_path: Path) -
         child.expect(pexpect.EOF)
     finally:
         serving.close()
+
+
+def test_remote_progress_bar_shows_rows_read(tmp_path: Path) -> None:
+    """Against a server the bar adds up its ``lamna.progress`` notices, rows read included."""
+    pexpect = pytest.importorskip("pexpect")
+    import sql
+
+    wh = str(tmp_path / "wh")
+    with sql.connect(warehouse=wh) as conn:
+        conn.cursor().execute("CREATE TABLE n (x INT)")
+        conn.cursor().execute("INSERT INTO n VALUES " + ", ".join(f"({i})" for i in range(200)))
+    pairs = [min(s, 398 - s) + 1 for s in range(399)]  # how many (a, b) have a + b = s
+    expected = sum(sum(pairs[c + 1:]) for c in range(200))
+    serving = _serve(wh, tmp_path, "--trust")
+    url = next(serving)
+    try:
+        env = subprocess_env(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", LAMNA_HISTORY=str(tmp_path / "h"))
+        child = pexpect.spawn(sys.executable, ["-m", "cli.main", "--connect", url], cwd=str(ROOT), env=env,
+                              encoding="utf-8", timeout=90, dimensions=(40, 160))
+        child.logfile_read = open(tmp_path / "screen.log", "w")  # noqa: SIM115 (for the failure report)
+        child.expect("lamna>")
+        child.send("select count(*) as c from n a, n b, n c where a.x + b.x > c.x;\r")  # seconds of work
+        child.expect(r"tasks \d+/\d+ · ([1-9][\d,]*) rows read")
+        assert int(child.match.group(1).replace(",", "")) % 200 == 0  # whole scans of n
+        child.expect(rf"│\s+{expected} │")
+        child.expect("lamna>")
+        child.sendcontrol("d")
+        child.expect(pexpect.EOF)
+    finally:
+        serving.close()

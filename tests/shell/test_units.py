@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from sql.shell import errors as shell_errors
-from sql.shell.backends import Backend, Outcome, Progress
+from sql.shell.backends import Backend, Outcome, Progress, StageLine, progress_of
 from sql.shell.formatting import ResultSet, Style, render
 from sql.shell.output import Output
 from sql.shell.progress import ProgressBar, bar_text
@@ -208,6 +208,25 @@ def test_interrupt_cancels_the_running_statement_and_returns() -> None:
 
 def test_progress_bar_text_without_task_counts() -> None:
     assert bar_text(Progress(rows=12), 3.25, 80) == "12 rows · 3.2s"
+
+
+def test_progress_bar_text_shows_rows_read_and_rows_fetched() -> None:
+    text = bar_text(Progress(1, 2, 3, 4, 0, 1500), 2.0, 100)
+    assert text.endswith("75% stage 1/2 · tasks 3/4 · 1,500 rows read · 2.0s")
+    assert "1,500 rows read · 20 fetched" in bar_text(Progress(2, 2, 4, 4, 20, 1500), 2.0, 100)
+
+
+def test_server_progress_notices_add_up_per_stage() -> None:
+    lines = [StageLine.parse(m) for m in (
+        "job 1 stage 0 (collect at scan (x)): 2/2 tasks, done, 300 rows read",
+        "job 1 stage 1 (collect): 1/3 tasks, 2 running, 0 rows read",
+        "job 2 stage 5 (count): 0/1 tasks, 1 running",  # a server without rows read
+    )]
+    assert lines[0] == StageLine(0, 2, 2, True, 300)
+    assert StageLine.parse("there is already a transaction in progress") is None
+    p = progress_of([x for x in lines if x is not None], rows=7)
+    assert p == Progress(1, 3, 3, 6, 7, 300)
+    assert progress_of([], rows=7) == Progress(rows=7)
 
 
 def test_progress_bar_draws_after_the_delay_and_erases_itself() -> None:

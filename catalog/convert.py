@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalog.formats.textconv import parse_primitive
-from catalog.types import HiveType, parse_hive_type
+from catalog.types import HiveType, enforce_length, parse_hive_type
 
 _TEXT = ("string", "varchar", "char")
 
@@ -28,7 +28,7 @@ def hive_cast(arr: pa.Array, hive_type: str | HiveType) -> pa.Array:
         if target_name not in _TEXT and target_name != "binary" and not h.is_complex:
             return parse_primitive(arr.cast(pa.string()), h).array
         if target_name in ("varchar", "char"):
-            return pc.utf8_slice_codeunits(arr.cast(pa.string()), 0, h.params[0])
+            return enforce_length(arr.cast(pa.string()), h)
     if target_name == "decimal" and (pa.types.is_integer(src) or pa.types.is_floating(src)):
         return parse_primitive(arr.cast(pa.string()), h).array
     if target_name == "decimal" and pa.types.is_decimal(src):
@@ -37,7 +37,7 @@ def hive_cast(arr: pa.Array, hive_type: str | HiveType) -> pa.Array:
 
     out = pc.cast(arr, to_arrow(h))
     if target_name in ("varchar", "char"):
-        out = pc.utf8_slice_codeunits(out, 0, h.params[0])  # Hive truncates to the declared length
+        out = enforce_length(out, h)  # Hive truncates to the declared length (and CHAR ignores padding)
     return out
 
 

@@ -9,6 +9,9 @@ to one:
     string / varchar(n) / char(n) string · date date32 · timestamp timestamp[us] ·
     binary binary · array<T> list<T> · map<K,V> map<K,V> · struct<a:T,...> struct
 
+``varchar(n)`` values are cut to n characters; ``char(n)`` values are cut to n and
+held without trailing spaces, the value Hive compares them by (``enforce_length``).
+
 >>> format_hive_type(parse_hive_type("ARRAY< STRUCT<x:INT, `y z`:Varchar(3)> >"))
 'array<struct<x:int,`y z`:varchar(3)>>'
 >>> to_arrow("map<string,decimal(10,2)>")
@@ -21,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from catalog.errors import HiveTypeError
 
@@ -297,6 +301,31 @@ def from_arrow(dt: pa.DataType) -> HiveType:
             field_names=tuple(f.name for f in fields),
         )
     raise HiveTypeError(f"Arrow type {dt} has no Hive equivalent")
+
+
+def enforce_length(values: pa.Array, t: HiveType, *, check_first: bool = False) -> pa.Array:
+    """Hive's length rules for ``varchar(n)`` and ``char(n)`` string values.
+
+    ``varchar(n)`` keeps the first n characters (code points). ``char(n)`` is cut to n
+    too, and then loses its trailing spaces: Hive pads a CHAR to n characters in text
+    files but compares, hashes, groups and measures it with the padding stripped
+    (``HiveCharWritable``), and the engine computes on that stripped value so that
+    ``c = 'x'``, joins and ``length(c)`` behave as Hive's. Writers of text files pad it
+    back (``formats.text``). ``check_first`` skips the work (a full copy of the column)
+    when no value needs it, for data written by us and read back on every scan.
+    """
+    if t.name not in ("varchar", "char") or len(values) == 0:
+        return values
+    n = t.params[0]
+    too_long = None
+    if check_first:
+        longest = pc.max(pc.utf8_length(values)).as_py()
+        too_long = longest is not None and longest > n
+    if too_long is None or too_long:
+        values = pc.utf8_slice_codeunits(values, 0, n)
+    if t.name == "char" and (not check_first or pc.any(pc.ends_with(values, " ")).as_py()):
+        values = pc.utf8_rtrim(values, characters=" ")
+    return values
 
 
 def arrow_schema(columns: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> pa.Schema:

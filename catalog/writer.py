@@ -41,6 +41,7 @@ from catalog.convert import hive_cast, partition_text
 from catalog.errors import WriteError
 from catalog.files import join, resolve, sync
 from catalog.model import DEFAULT_PARTITION, Column, Table, partition_spec_path
+from catalog.types import enforce_length, parse_hive_type
 
 STAGING_PREFIX = ".lamna-staging-"
 TRASH_PREFIX = ".lamna-trash-"
@@ -109,6 +110,10 @@ def conform_input(batch: pa.RecordBatch | pa.Table, columns: tuple[Column, ...],
                     f"Cannot insert into {table_name}: column {c.name} is {c.type} but the value "
                     f"is {arr.type} and does not convert ({e})"
                 ) from e
+        elif c.type.startswith(("varchar", "char")):
+            # already a string: still cut to the declared length (CHAR: without its padding)
+            arr = enforce_length(arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr,
+                                 parse_hive_type(c.type), check_first=True)
         arrays.append(arr)
     return pa.Table.from_arrays(arrays, schema=pa.schema([pa.field(c.name, c.arrow_type) for c in columns]))
 
@@ -125,7 +130,7 @@ def _partition_strings(table: pa.Table, cols: tuple[Column, ...]) -> list[pa.Arr
 def _route(spec: WriteSpec, table: pa.Table) -> Iterator[tuple[tuple[tuple[str, str | None], ...], pa.Table]]:
     """Split a conformed input table by partition, dropping dynamic partition columns."""
     data_names = [c.name for c in spec.table.columns]
-    static = dict((k.lower(), v) for k, v in spec.static_partition)
+    static = {k.lower(): v for k, v in spec.static_partition}
     dyn = spec.dynamic_columns
     if not dyn:
         values = tuple((c.name, static.get(c.name.lower())) for c in spec.table.partition_columns)

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from catalog.errors import DataFormatError
 from catalog.model import Column, StorageFormat
+from catalog.types import enforce_length, parse_hive_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,9 @@ def conform(batch: pa.RecordBatch | pa.Table, columns: Sequence[Column], path: s
                     f"column {c.name} holds {arr.type}, which does not convert to {c.type}: {e}",
                     path, column=c.name,
                 ) from e
+        if c.type.startswith(("varchar", "char")):
+            # files from other writers may hold longer or padded values (Hive's ORC pads CHAR)
+            arr = enforce_length(arr, parse_hive_type(c.type), check_first=True)
         arrays.append(arr)
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema([pa.field(c.name, c.arrow_type) for c in columns]))
 

@@ -107,7 +107,7 @@ def _read_slow(req, data, line_of_first, wanted, schema) -> tuple[pa.RecordBatch
         try:
             obj = json.loads(line)
             if not isinstance(obj, dict):
-                raise ValueError("not a JSON object")
+                raise ValueError("not a JSON object")  # noqa: TRY004 - reported below as malformed JSON
         except ValueError as e:
             if first_line is None:
                 first_line = line_of_first()

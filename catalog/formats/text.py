@@ -4,7 +4,8 @@ Fields split on the field delimiter (default ``\\x01``), complex values on the
 collection-item / map-key delimiters (``\\x02`` / ``\\x03``, deeper levels ``\\x04``..),
 ``\\N`` (or ``NULL DEFINED AS``) is NULL, missing trailing fields are NULL and extra
 fields ignored, ``ESCAPED BY`` protects delimiters inside values. No quoting: that is
-``STORED AS CSV``.
+``STORED AS CSV``. BINARY values are base64 (``formats.b64``); CHAR(n) values are
+written padded to n and read without the padding (``types.enforce_length``).
 
 Lines are split and fields cut with Arrow kernels over the whole split, not a Python
 loop; pyarrow.csv is not used because it rejects ragged rows, which Hive accepts.
@@ -20,6 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
 from catalog.errors import DataFormatError
+from catalog.formats import b64
 from catalog.formats import lines as linesmod
 from catalog.formats.base import ReadRequest
 from catalog.formats.textconv import element_or_null, parse_column, separators
@@ -64,7 +66,7 @@ def parse_lines(lines: pa.Array, req: ReadRequest, line_of) -> tuple[pa.RecordBa
         if esc:
             raw = _restore_escapes(raw, esc, seps)
         htype = parse_hive_type(col.type)
-        parsed = parse_column(raw, htype, seps, storage.null_format)
+        parsed = parse_column(raw, htype, seps, storage.null_format, binary_base64=True)
         n_bad = int(parsed.bad.sum())
         if n_bad and req.strict:
             row = int(np.argmax(parsed.bad > 0))
@@ -153,8 +155,10 @@ def _format_primitive(arr: pa.Array, htype: HiveType, seps: tuple[str, ...], sto
         text = pc.replace_substring_regex(text, r"(\.[0-9]*?)0+$", r"\1")
         return pc.replace_substring_regex(text, r"\.$", "")
     if htype.name == "binary":
-        return arr
+        return b64.encode(arr)  # raw bytes could hold a delimiter or a newline
     text = arr.cast(pa.string())
+    if htype.name == "char":
+        text = pc.utf8_rpad(text, htype.params[0], " ")  # Hive's text files hold CHAR padded
     if storage.escape and htype.name in ("string", "varchar", "char"):
         esc = storage.escape
         text = pc.replace_substring(text, esc, esc + esc)

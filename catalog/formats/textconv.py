@@ -20,7 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from catalog.types import HiveType, to_arrow
+from catalog.formats import b64
+from catalog.types import HiveType, enforce_length, to_arrow
 
 _INT_BOUNDS = {
     "tinyint": (-(2**7), 2**7 - 1),
@@ -55,9 +56,14 @@ def separators(field: str, collection: str, map_key: str) -> tuple[str, ...]:
 
 
 def parse_column(
-    strings: pa.Array, htype: HiveType, seps: tuple[str, ...], null_format: str, level: int = 1
+    strings: pa.Array, htype: HiveType, seps: tuple[str, ...], null_format: str, level: int = 1,
+    *, binary_base64: bool = False,
 ) -> Parsed:
-    """Convert a string array (nulls = missing fields) to ``htype``'s Arrow type."""
+    """Convert a string array (nulls = missing fields) to ``htype``'s Arrow type.
+
+    ``binary_base64``: BINARY fields are base64 when they look like it (delimited
+    text, as Hive's LazySimpleSerDe writes them); otherwise their text is the bytes.
+    """
     strings = _as_string(strings)
     is_null = pc.fill_null(pc.equal(strings, null_format), False)
     if htype.name not in ("string", "varchar", "char", "binary") and not htype.is_complex:
@@ -65,11 +71,13 @@ def parse_column(
         is_null = pc.or_(is_null, pc.fill_null(pc.equal(strings, ""), False))
     strings = pc.if_else(is_null, pa.scalar(None, pa.string()), strings)
     if htype.name == "array":
-        return _parse_array(strings, htype, seps, null_format, level)
+        return _parse_array(strings, htype, seps, null_format, level, binary_base64)
     if htype.name == "map":
-        return _parse_map(strings, htype, seps, null_format, level)
+        return _parse_map(strings, htype, seps, null_format, level, binary_base64)
     if htype.name == "struct":
-        return _parse_struct(strings, htype, seps, null_format, level)
+        return _parse_struct(strings, htype, seps, null_format, level, binary_base64)
+    if htype.name == "binary" and binary_base64:
+        return Parsed(b64.decode_if_base64(strings), np.zeros(len(strings), np.int64))
     return parse_primitive(strings, htype)
 
 
@@ -86,9 +94,7 @@ def parse_primitive(strings: pa.Array, htype: HiveType) -> Parsed:
     name = htype.name
     target = to_arrow(htype)
     if name in ("string", "varchar", "char"):
-        if name in ("varchar", "char"):
-            strings = pc.utf8_slice_codeunits(strings, 0, htype.params[0])
-        return Parsed(strings, np.zeros(len(strings), np.int64))
+        return Parsed(enforce_length(strings, htype), np.zeros(len(strings), np.int64))
     if name == "binary":
         return Parsed(strings.cast(pa.binary()), np.zeros(len(strings), np.int64))
     if name in _FAST_CAST and _fast_cast_safe(strings, name):
@@ -248,22 +254,25 @@ def _segment_sums(counts: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return cs[offsets[1:]] - cs[offsets[:-1]]
 
 
-def _parse_array(strings, htype, seps, null_format, level) -> Parsed:  # type: ignore[no-untyped-def]
+def _parse_array(strings, htype, seps, null_format, level, b64_binary) -> Parsed:  # type: ignore[no-untyped-def]
     parts = _split(strings, seps[level])
     offsets = np.asarray(parts.offsets.to_numpy(), dtype=np.int64)
-    child = parse_column(parts.values.slice(offsets[0], offsets[-1] - offsets[0]), htype.children[0], seps, null_format, level + 1)
+    child = parse_column(parts.values.slice(offsets[0], offsets[-1] - offsets[0]), htype.children[0], seps, null_format,
+                         level + 1, binary_base64=b64_binary)
     rel = (offsets - offsets[0]).astype(np.int32)
     arr = pa.ListArray.from_arrays(pa.array(rel), child.array, type=to_arrow(htype), mask=pc.is_null(strings))
     return Parsed(arr, _segment_sums(child.bad, rel))
 
 
-def _parse_map(strings, htype, seps, null_format, level) -> Parsed:  # type: ignore[no-untyped-def]
+def _parse_map(strings, htype, seps, null_format, level, b64_binary) -> Parsed:  # type: ignore[no-untyped-def]
     entries = _split(strings, seps[level])
     offsets = np.asarray(entries.offsets.to_numpy(), dtype=np.int64)
     flat = entries.values.slice(offsets[0], offsets[-1] - offsets[0])
     kv = pc.split_pattern(flat, seps[level + 1], max_splits=1)
-    keys = parse_column(element_or_null(kv, 0), htype.children[0], seps, null_format, level + 2)
-    items = parse_column(element_or_null(kv, 1), htype.children[1], seps, null_format, level + 2)
+    keys = parse_column(element_or_null(kv, 0), htype.children[0], seps, null_format, level + 2,
+                        binary_base64=b64_binary)
+    items = parse_column(element_or_null(kv, 1), htype.children[1], seps, null_format, level + 2,
+                         binary_base64=b64_binary)
     rel = (offsets - offsets[0]).astype(np.int64)
     bad = keys.bad + items.bad
     # Arrow maps cannot hold null keys: such entries are dropped (Hive cannot look them up)
@@ -284,12 +293,12 @@ def _parse_map(strings, htype, seps, null_format, level) -> Parsed:  # type: ign
     return Parsed(arr, bad_rows)
 
 
-def _parse_struct(strings, htype, seps, null_format, level) -> Parsed:  # type: ignore[no-untyped-def]
+def _parse_struct(strings, htype, seps, null_format, level, b64_binary) -> Parsed:  # type: ignore[no-untyped-def]
     parts = _split(strings, seps[level])
     fields = []
     bad = np.zeros(len(strings), np.int64)
     for i, child in enumerate(htype.children):
-        p = parse_column(element_or_null(parts, i), child, seps, null_format, level + 1)
+        p = parse_column(element_or_null(parts, i), child, seps, null_format, level + 1, binary_base64=b64_binary)
         fields.append(p.array)
         bad += p.bad
     arr = pa.StructArray.from_arrays(

@@ -45,7 +45,8 @@ class ScanSplit:
     """One unit of parallel scan work: a file, a byte range of one, or cached blocks.
 
     ``partition_values`` are the Hive ``key=value`` directory values of the file, added
-    to each batch as constant columns by the reader.
+    to each batch as constant columns by the reader. ``bucket`` is the bucket the
+    split's rows all belong to, for sources with a ``Bucketing``.
     """
 
     path: str
@@ -55,6 +56,24 @@ class ScanSplit:
     row_groups: tuple[int, ...] | None = None
     partition_values: tuple[tuple[str, Any], ...] = ()
     size_bytes: int = 0
+    bucket: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bucketing:
+    """A source whose rows are bucketed (``CLUSTERED BY (columns) INTO num_buckets``).
+
+    Row r is in bucket ``rdd.columnar.hash_partition_ids(rows, columns, num_buckets)[r]``
+    (hashed on the declared column types), the hash and modulus of
+    ``BatchHashPartitioner(columns, num_buckets)``: a scan that reads the splits of
+    bucket i as partition i is partitioned exactly like a shuffle on ``columns`` into
+    ``num_buckets`` partitions. Within a bucket of one Hive partition the rows are
+    ordered by ``sort_columns`` (``(column, "ASC"|"DESC")``).
+    """
+
+    columns: tuple[str, ...]
+    num_buckets: int
+    sort_columns: tuple[tuple[str, str], ...] = ()
 
 
 @runtime_checkable

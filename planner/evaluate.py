@@ -13,9 +13,6 @@ from planner.expressions import (AggCall, Call, Case, Cast, ColumnRef, Exists, E
                                  Literal, ScalarSubquery, WindowCall)
 from planner.functions import SCALARS, Value, cast_kernel
 
-_WITH_RESULT = {"add", "subtract", "multiply", "divide", "mod", "int_div"}
-
-
 class EvaluationError(Exception):
     pass
 
@@ -57,7 +54,7 @@ def _evaluate(e: Expr, batch: pa.RecordBatch | pa.Table, memo: dict | None) -> V
                 return pa.array(np.random.default_rng().random(batch.num_rows))
             f = SCALARS[e.name]
             args = [evaluate(a, batch, memo) for a in e.args]
-            if e.name in _WITH_RESULT:
+            if f.takes_result:
                 out = f.impl(*args, result=e.type)
             else:
                 out = f.impl(*args)

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from typing import Any
 
 import numpy as np
@@ -31,14 +32,17 @@ class Scalar:
     resolve: Callable[[list[pa.DataType]], tuple[list[pa.DataType], pa.DataType]]
     impl: Callable[..., Value]
     deterministic: bool = True
+    #: the kernel takes the resolved result type as ``result=`` (arithmetic, whose exact
+    #: decimal result type cannot be read off its operands alone)
+    takes_result: bool = False
 
 
 SCALARS: dict[str, Scalar] = {}
 
 
-def _reg(names: str, resolve: Any, impl: Any, deterministic: bool = True) -> None:
+def _reg(names: str, resolve: Any, impl: Any, deterministic: bool = True, takes_result: bool = False) -> None:
     for n in names.split():
-        SCALARS[n] = Scalar(n, resolve, impl, deterministic)
+        SCALARS[n] = Scalar(n, resolve, impl, deterministic, takes_result)
 
 
 # ---------------------------------------------------------------- resolvers
@@ -51,7 +55,7 @@ def fixed(arg_types: Sequence[pa.DataType | None], result: pa.DataType, variadic
             if len(args) != len(arg_types):
                 if len(args) > len(arg_types) or any(t is not None and t != "opt" for t in arg_types[len(args):]):
                     raise FunctionError(f"expects {len(arg_types)} arguments, got {len(args)}")
-            want = [t if t is not None else a for t, a in zip(arg_types, args)]
+            want = [t if t is not None and t != "opt" else a for t, a in zip(arg_types, args)]
         return list(want), result
     return r
 
@@ -83,8 +87,10 @@ def common_all(result_bool: bool = False) -> Any:
 def _zero_to_null(b: Value) -> Value:
     if isinstance(b, pa.Scalar):
         return b if (not b.is_valid or b.as_py() != 0) else pa.scalar(None, b.type)
-    return pc.if_else(pc.equal(b, pa.scalar(0, b.type) if not T.is_decimal(b.type) else pc.cast(pa.scalar(0), b.type)),
-                      pa.scalar(None, b.type), b)
+    # a zero of b's own type: casting an int64 zero to a narrow decimal fails Arrow's
+    # precision check (decimal(2,1) cannot hold every int64)
+    zero = pa.scalar(Decimal(0) if T.is_decimal(b.type) else 0, b.type)
+    return pc.if_else(pc.equal(b, zero), pa.scalar(None, b.type), b)
 
 
 def _decimal_fix(v: Value, t: pa.DataType) -> Value:
@@ -124,14 +130,68 @@ def arith_kernel(op: str) -> Any:
     return k
 
 
+def _widen_dividend(a: Value, b: Value, scale: int) -> Value:
+    """``a`` with enough extra scale that Arrow's decimal quotient (whose scale is
+    max(4, s1 + p2 - s2 + 1), and whose digits beyond it are truncated) carries one digit
+    more than ``scale``: rounding to the SQL result type then rounds, and never pads digits
+    Arrow did not compute (1 / 7.5 is 0.133333, not 0.133300)."""
+    ta, tb = a.type, b.type
+    if T.is_integer(ta):
+        a = pc.cast(a, pa.decimal128(19 if ta.bit_width == 64 else 10, 0))
+        ta = a.type
+    if not (T.is_decimal(ta) and T.is_decimal(tb)):
+        return a
+    missing = (scale + 1) - (ta.scale + tb.precision - tb.scale + 1)
+    if missing <= 0 or ta.precision + missing > 38:
+        return a
+    return pc.cast(a, pa.decimal128(ta.precision + missing, ta.scale + missing))
+
+
 def divide_kernel(a: Value, b: Value, *, result: pa.DataType) -> Value:
     b = _zero_to_null(b)
     if T.is_decimal(result):
         try:
-            return _decimal_fix(pc.divide(a, b), result)
+            return _decimal_fix(pc.divide(_widen_dividend(a, b, result.scale), b), result)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return _decimal_fix(pc.divide(pc.cast(a, T.FLOAT64), pc.cast(b, T.FLOAT64)), result)
     return pc.divide(pc.cast(a, T.FLOAT64), pc.cast(b, T.FLOAT64))
+
+
+def _decimal_remainder(a: Value, b: Value, t: pa.DataType) -> Value:
+    """Exact ``a - trunc(a / b) * b`` for decimals of type ``t`` (sign of the dividend,
+    as Java's). Arrow's decimal division widens past 38 digits for wide types, so the
+    quotient comes from floats: the first pass leaves a remainder exact but possibly off
+    by a few multiples of ``b`` (the float quotient's rounding), the second pass is exact
+    on that small remainder, and a last step moves it to the dividend's sign."""
+    quotient_type = pa.decimal128(max(1, 37 - t.precision), 0)
+    fb = pc.cast(b, T.FLOAT64)
+    r = a
+    for _ in range(2):
+        q = pc.cast(pc.trunc(pc.divide(pc.cast(r, T.FLOAT64), fb)), quotient_type)
+        r = pc.cast(pc.subtract(r, pc.cast(pc.multiply(q, b), t)), t)
+    zero = pa.scalar(Decimal(0), t)
+    abs_b = pc.cast(pc.abs(b), t)
+    r = pc.if_else(pc.and_(pc.greater(a, zero), pc.less(r, zero)), pc.cast(pc.add(r, abs_b), t), r)
+    r = pc.if_else(pc.and_(pc.less(a, zero), pc.greater(r, zero)), pc.cast(pc.subtract(r, abs_b), t), r)
+    return r
+
+
+def _wide_decimal_remainder(a: Value, b: Value, t: pa.DataType) -> Value:
+    """The remainder of decimals too wide for Arrow's 38-digit intermediate products:
+    computed exactly with Python's decimal module, value by value. Only quotients of over
+    ~18 digits get here (a rare, never a TPC-H, case); exact beats vectorized."""
+    if isinstance(a, pa.Scalar) and isinstance(b, pa.Scalar):
+        x, y = a.as_py(), b.as_py()
+        with localcontext() as ctx:
+            ctx.prec = 80
+            return pa.scalar(None if x is None or y is None or y == 0 else x % y, t)
+    n = len(a) if not isinstance(a, pa.Scalar) else len(b)
+    xs = [a.as_py()] * n if isinstance(a, pa.Scalar) else a.to_pylist()
+    ys = [b.as_py()] * n if isinstance(b, pa.Scalar) else b.to_pylist()
+    with localcontext() as ctx:
+        ctx.prec = 80
+        out = [None if x is None or y is None or y == 0 else x % y for x, y in zip(xs, ys)]
+    return pc.cast(pa.array(out), t)
 
 
 def mod_kernel(a: Value, b: Value, *, result: pa.DataType) -> Value:
@@ -141,9 +201,10 @@ def mod_kernel(a: Value, b: Value, *, result: pa.DataType) -> Value:
         q = pc.trunc(pc.divide(a, b))
         return pc.subtract(a, pc.multiply(q, b))
     if T.is_decimal(result):
-        fa, fb = pc.cast(a, T.FLOAT64), pc.cast(b, T.FLOAT64)
-        q = pc.cast(pc.trunc(pc.divide(fa, fb)), pa.decimal128(38, 0))
-        return _decimal_fix(pc.subtract(a, pc.multiply(q, b)), result)
+        try:
+            return _decimal_remainder(pc.cast(a, result), pc.cast(b, result), result)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return _wide_decimal_remainder(a, b, result)
     # integers: sign follows the dividend (Java semantics)
     q = pc.divide(a, b)  # integer division truncates toward zero in Arrow
     return pc.cast(pc.subtract(a, pc.multiply(q, b)), result)
@@ -176,11 +237,20 @@ def _bind_result(kernel: Any) -> Any:
     return kernel  # kernels taking result= receive it from the evaluator
 
 
-_reg("add", arith_resolve("+"), arith_kernel("add"))
-_reg("subtract", arith_resolve("-"), arith_kernel("subtract"))
-_reg("multiply", arith_resolve("*"), arith_kernel("multiply"))
-_reg("divide", arith_resolve("/"), divide_kernel)
-_reg("mod", arith_resolve("%"), mod_kernel)
+_reg("add", arith_resolve("+"), arith_kernel("add"), takes_result=True)
+_reg("subtract", arith_resolve("-"), arith_kernel("subtract"), takes_result=True)
+_reg("multiply", arith_resolve("*"), arith_kernel("multiply"), takes_result=True)
+_reg("divide", arith_resolve("/"), divide_kernel, takes_result=True)
+_reg("mod", arith_resolve("%"), mod_kernel, takes_result=True)
+
+
+def pmod_kernel(a: Value, b: Value, *, result: pa.DataType) -> Value:
+    """Hive's pmod: the remainder taken positive, ((a % b) + b) % b."""
+    shifted = arith_kernel("add")(mod_kernel(a, b, result=result), b, result=result)
+    return mod_kernel(shifted, b, result=result)
+
+
+_reg("pmod", arith_resolve("%"), pmod_kernel, takes_result=True)
 
 
 def _int_div_resolve(args: list[pa.DataType]) -> tuple[list[pa.DataType], pa.DataType]:
@@ -191,7 +261,7 @@ def _int_div_resolve(args: list[pa.DataType]) -> tuple[list[pa.DataType], pa.Dat
     return [a, b], T.INT64
 
 
-_reg("int_div", _int_div_resolve, int_div_kernel)
+_reg("int_div", _int_div_resolve, int_div_kernel, takes_result=True)
 _reg("negate", same_as_first(1, numeric=True), lambda a: pc.negate(a))
 _reg("positive", same_as_first(1, numeric=True), lambda a: a)
 
@@ -199,7 +269,14 @@ _reg("positive", same_as_first(1, numeric=True), lambda a: a)
 
 
 def _cmp(fn: Any) -> Any:
-    return lambda a, b: fn(a, b)
+    def compare(a: Value, b: Value) -> Value:
+        # NULL = NULL (both untyped) has no Arrow kernel; its answer is NULL anyway
+        if pa.types.is_null(a.type) or pa.types.is_null(b.type):
+            if isinstance(a, pa.Scalar) and isinstance(b, pa.Scalar):
+                return pa.scalar(None, T.BOOL)
+            return pa.nulls(len(b if isinstance(a, pa.Scalar) else a), T.BOOL)
+        return fn(a, b)
+    return compare
 
 
 for _n, _f in (("eq", pc.equal), ("ne", pc.not_equal), ("lt", pc.less), ("le", pc.less_equal),
@@ -209,7 +286,7 @@ for _n, _f in (("eq", pc.equal), ("ne", pc.not_equal), ("lt", pc.less), ("le", p
 
 def _eq_null_safe(a: Value, b: Value) -> Value:
     both_null = pc.and_(pc.is_null(a), pc.is_null(b))
-    eq = pc.fill_null(pc.equal(a, b), False)
+    eq = pc.fill_null(_cmp(pc.equal)(a, b), False)
     return pc.or_(both_null, eq)
 
 
@@ -322,7 +399,8 @@ _reg("trim", fixed([T.STRING], T.STRING), lambda a: pc.utf8_trim(a, " "))
 _reg("ltrim", fixed([T.STRING], T.STRING), lambda a: pc.utf8_ltrim(a, " "))
 _reg("rtrim", fixed([T.STRING], T.STRING), lambda a: pc.utf8_rtrim(a, " "))
 _reg("reverse", fixed([T.STRING], T.STRING), lambda a: pc.utf8_reverse(a))
-_reg("initcap", fixed([T.STRING], T.STRING), lambda a: pc.utf8_title(a))
+# sqlglot parses INITCAP(s) with a second argument, its default word delimiters
+_reg("initcap", fixed([T.STRING, "opt"], T.STRING), lambda a, _delimiters=None: pc.utf8_title(a))
 
 
 def _substr(s: Value, start: Value, length: Value | None = None) -> Value:
@@ -444,6 +522,20 @@ def _ascii(s: Value) -> Value:
 
 
 _reg("ascii", fixed([T.STRING], T.INT32), _ascii)
+
+#: chr's answers, by code modulo 256 (Hive: chr(n) is the character n % 256; n < 0 is '')
+_CHARACTERS = pa.array([chr(i) for i in range(256)] + [""], T.STRING)
+
+
+def _chr(n: Value) -> Value:
+    codes = pc.cast(n, T.INT64)
+    index = pc.if_else(pc.less(codes, 0), 256, pc.bit_wise_and(codes, 255))
+    if isinstance(index, pa.Scalar):
+        return pa.scalar(None, T.STRING) if not index.is_valid else _CHARACTERS[index.as_py()]
+    return pc.take(_CHARACTERS, index)
+
+
+_reg("chr char", fixed([T.INT64], T.STRING), _chr)
 
 
 # ---------------------------------------------------------------- math
@@ -877,6 +969,11 @@ def _cast_kernel(a: Value, target: pa.DataType) -> Value:
             # Hive truncates '1.5' to 1 for integral casts
             f = _safe_cast_str(s, T.FLOAT64)
             return pc.cast(pc.trunc(f), target, safe=False)
+        if T.is_decimal(target):
+            # Hive rounds '123.456' to DECIMAL(5,2)'s 123.46: parse with every fractional
+            # digit the target's integer digits leave room for, then round as decimals do
+            wide = pa.decimal128(38, max(target.scale, 38 - (target.precision - target.scale)))
+            return _cast_kernel(_safe_cast_str(s, wide), target)
         if target == T.DATE:
             s = pc.utf8_slice_codeunits(s, 0, 10)
         if target == T.BOOL:

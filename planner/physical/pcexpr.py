@@ -32,6 +32,8 @@ def to_pc(e: Expr, name_of: Callable[[ColumnRef], str | None] = lambda r: r.colu
                 return None
             return inner.cast(e.type)
         case Call(name=name) if e.udf is None and name in _BIN:
+            if any(x.type == T.NULL for x in e.args):
+                return None  # Arrow has no kernels over the untyped null: the evaluator answers NULL
             a, b = (to_pc(x, name_of) for x in e.args)
             if a is None or b is None:
                 return None

@@ -14,7 +14,9 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -23,8 +25,7 @@ import pyarrow.fs as pafs
 
 from catalog import formats
 from catalog.analyze import StatsOps
-from catalog.cache import _LIVE, CACHED_PROPERTY, CachedTableSource, TableCache
-from catalog.cache import build as build_cache
+from catalog.cache import CachedTableSource, CacheOps
 from catalog.errors import (
     CatalogError,
     DatabaseNotFound,
@@ -68,14 +69,19 @@ DEFAULT_DATABASE = "default"
 WAREHOUSE_ENV = "LAMNA_WAREHOUSE"
 
 
-class Catalog(PartitionOps, WriteOps, StatsOps):
-    """A warehouse opened by one session (a process may open several)."""
+class Catalog(CacheOps, PartitionOps, WriteOps, StatsOps):
+    """A warehouse opened by one session (a process may open several).
 
-    def __init__(self, warehouse: str, metastore: Metastore, cache: TableCache | None = None) -> None:
+    The columnar cache (``catalog.cache``) is one per process, shared by every catalog
+    of the process; ``CacheOps`` comes first so its overrides of the writes see them.
+    """
+
+    def __init__(self, warehouse: str, metastore: Metastore) -> None:
         self.warehouse = warehouse
         self.metastore = metastore
-        self.cache = cache if cache is not None else TableCache()
         self._temp_views: dict[str, Table] = {}
+        self._cache_scope = f"temp-{uuid.uuid4().hex}"  # names this catalog's cached temp views
+        self._inputs = threading.local()  # what recording_inputs() sees on each thread
         self._host = socket.gethostname()
         self._proc: tuple[int, float | None] | None = None
 
@@ -89,8 +95,7 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
         return self._proc
 
     @classmethod
-    def open(cls, warehouse: str | None = None, *, busy_timeout: float = 30.0,
-             cache: TableCache | None = None) -> Catalog:
+    def open(cls, warehouse: str | None = None, *, busy_timeout: float = 30.0) -> Catalog:
         """Open (creating if needed) a warehouse: argument, else $LAMNA_WAREHOUSE, else
         ``./lamna-warehouse``. Recovers writes left by crashed processes."""
         location = warehouse or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
@@ -104,7 +109,7 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
             )
         os.makedirs(location, exist_ok=True)
         ms = Metastore(os.path.join(location, METASTORE_FILE), busy_timeout=busy_timeout)
-        cat = cls(location, ms, cache)
+        cat = cls(location, ms)
         cat._ensure_default_database()
         cat.recover()
         return cat
@@ -191,6 +196,7 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
                 raise DatabaseNotFound(name)
             db = self.metastore.get_database(name, tx)
             dropped = self.metastore.drop_database(tx, name, cascade)
+        self._cache_database_dropped(name)
         for t in dropped:
             self._delete_managed_data(t)
         fs, path = resolve(db.location)
@@ -226,6 +232,7 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
         if table.temporary:
             raise CatalogError("use create_temp_view for temporary views")
         check_columns(table)
+        self._cache_check(table)
         if table.kind != VIEW and table.location is None:
             table = replace(table, location=self.default_location(table.db, table.name))
         if table.kind != VIEW:
@@ -249,6 +256,7 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
         )
 
     def drop_temp_view(self, name: str) -> bool:
+        self._cache_temp_view_dropped(name)
         return self._temp_views.pop(name.lower(), None) is not None
 
     def temp_views(self) -> list[str]:
@@ -257,8 +265,11 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
     def lookup(self, db: str | None, name: str, current_database: str) -> Table:
         """Resolve a possibly unqualified name: temporary views shadow tables."""
         if db is None and name.lower() in self._temp_views:
-            return self._temp_views[name.lower()]
-        return self.get_table(db or current_database, name)
+            t = self._temp_views[name.lower()]
+        else:
+            t = self.get_table(db or current_database, name)
+        self._record_view(t)
+        return t
 
     def get_table(self, db: str, name: str) -> Table:
         return self.metastore.get_table(db.lower(), name.lower())
@@ -287,6 +298,7 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
             if view is False and t.is_view:
                 raise NotATable(f"{t.qualified_name} is a view, not a table; use DROP VIEW")
             self.metastore.drop_table(tx, db, name)
+        self._cache_dropped(t)
         self._delete_managed_data(t)
         return True
 
@@ -301,6 +313,7 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
         moves its directory, journaled so a crash half way is finished at next open."""
         new = normalize_table(new)
         check_columns(new)
+        self._cache_check(new)
         old = self.get_table(db, name)
         moving = (old.kind == MANAGED and (new.db, new.name) != (old.db, old.name)
                   and new.location == old.location and old.location is not None)
@@ -332,7 +345,9 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
         if moving:
             execute_plan(plan)  # type: ignore[arg-type]
             self.metastore.end_write(write_id)  # type: ignore[arg-type]
-        return self.get_table(new.db, new.name)
+        result = self.get_table(new.db, new.name)
+        self._cache_altered(old.db, old.name, result)
+        return result
 
     def _require_table(self, db: str, name: str) -> Table:
         t = self.get_table(db, name)
@@ -357,75 +372,29 @@ class Catalog(PartitionOps, WriteOps, StatsOps):
         (e.g. an ``rdd`` accumulator). ``predicate`` (a ``pyarrow.compute.Expression``)
         prunes partitions *before* their directories are listed, which matters for
         tables with many partitions; the source then only covers partitions the
-        predicate may match. A cached table (``CACHE TABLE``) comes back as a
-        ``CachedTableSource`` reading from memory, unless ``use_cache=False`` or strict.
+        predicate may match. A cached table comes back as a ``CachedTableSource`` over
+        its cache entry at this very data version (``catalog.cache``), unless
+        ``use_cache=False`` or strict.
         """
         deadline = time.monotonic() + wait_seconds
         while True:
             v1, inflight = self.metastore.data_state(db.lower(), name.lower())
             if not inflight:
+                if use_cache and not strict:
+                    t = self._require_table(db, name)
+                    cached = self._cached_source(t, v1)
+                    if cached is not None:
+                        self._record_table(t, v1)
+                        return cached
                 source = self._snapshot(db, name, strict, bad_fields, split_bytes, predicate)
                 v2, inflight2 = self.metastore.data_state(db.lower(), name.lower())
                 if v1 == v2 and not inflight2:
-                    return self._cached(source, v1, predicate) if use_cache and not strict else source
+                    self._record_table(source.table, v1)
+                    return source
             if time.monotonic() > deadline:
                 raise MetastoreLocked(f"Table {db}.{name} is being written by another process; try again")
             self.recover()
             time.sleep(0.02)
-
-    def _cached(self, source: TableSource, version: int, predicate: Any, rdd_context: Any = None) -> Any:
-        """The cached form of ``source`` if the table is (or is marked to be) cached."""
-        t = source.table
-        key = (t.db, t.name)
-        entry = self.cache.get(key, version)
-        if entry is None and t.props.get(CACHED_PROPERTY) == "true" and self.cache.fits(key, version):
-            full = source if predicate is None else self._snapshot(
-                t.db, t.name, source.strict, source.bad_fields, source.split_bytes, None)
-            entry = build_cache(full, version, self.cache, rdd_context)
-        if entry is None:
-            return source
-        splits, stats = self.cache.layout(key)
-        return CachedTableSource(source, entry.id, splits, stats,
-                                 sum(c.num_rows for c in entry.chunks))
-
-    def cache_table(self, db: str, name: str, *, lazy: bool = False, rdd_context: Any = None) -> int | None:
-        """CACHE [LAZY] TABLE: mark the table cached (persisted, so it is rebuilt after a
-        restart) and, unless lazy, load it now. Returns the cached bytes (None if lazy
-        or over the budget)."""
-        t = self._require_table(db, name)
-        if t.props.get(CACHED_PROPERTY) != "true":
-            props = dict(t.properties)
-            props[CACHED_PROPERTY] = "true"
-            t = self.alter_table(t.db, t.name, replace(t, properties=tuple(props.items())))
-        if lazy:
-            return None
-        while True:  # a snapshot and the data version it belongs to, read consistently
-            before = self.metastore.data_state(t.db, t.name)[0]
-            storage = self.scan_source(t.db, t.name, use_cache=False)
-            version = self.metastore.data_state(t.db, t.name)[0]
-            if version == before:
-                break
-        src = self._cached(storage, version, None, rdd_context)
-        return sum(c.nbytes for c in _LIVE[src.entry_id].chunks) if isinstance(src, CachedTableSource) else None
-
-    def uncache_table(self, db: str, name: str, *, if_exists: bool = False) -> bool:
-        t = self.metastore.find_table(db.lower(), name.lower())
-        if t is None:
-            if if_exists:
-                return False
-            raise TableNotFound(f"{db}.{name}")
-        if t.props.get(CACHED_PROPERTY) == "true":
-            props = tuple((k, v) for k, v in t.properties if k != CACHED_PROPERTY)
-            self.alter_table(t.db, t.name, replace(t, properties=props))
-        return self.cache.drop((t.db, t.name))
-
-    def clear_cache(self) -> list[str]:
-        """CLEAR CACHE: uncache every table this catalog's cache holds."""
-        names = []
-        for db, name in self.cache.keys():
-            self.uncache_table(db, name, if_exists=True)
-            names.append(f"{db}.{name}")
-        return names
 
     def _snapshot(self, db: str, name: str, strict: bool, bad_fields: Any, split_bytes: int,
                   predicate: Any) -> TableSource:

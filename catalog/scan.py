@@ -106,5 +106,16 @@ class ScanSource(Protocol):
         """Batches of ``split`` with only ``columns`` (in that order; ``None`` = all).
 
         ``predicate`` may be used to skip data early but need not be applied exactly.
+        A column may come dictionary-encoded (the columnar cache keeps low-cardinality
+        strings so); readers cast each column to its ``schema`` type.
         """
         ...
+
+
+# Optional, not part of the Protocol (so existing sources need not change):
+#
+#   def describe_splits(self, splits: Sequence[ScanSplit]) -> str
+#
+# One line on what ``splits`` (a result of ``splits(predicate)``) cover, shown by EXPLAIN
+# beside the scan, e.g. the columnar cache's "cached MEMORY_AND_DISK: 1 of 3 partitions
+# (2 skipped by statistics)".

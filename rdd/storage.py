@@ -117,9 +117,14 @@ class _Entry:
     level: StorageLevel
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True, eq=False)
 class BlockManager:
-    """One executor's blocks: an LRU memory store under ``budget`` bytes plus a disk store."""
+    """One executor's blocks: an LRU memory store under ``budget`` bytes plus a disk store.
+
+    Besides the totals in ``stats`` it counts hits and evictions per block
+    (``block_counters``), so that a client owning a family of blocks can report on
+    its own blocks alone.
+    """
 
     budget: int
     disk_dir: str
@@ -129,10 +134,29 @@ class BlockManager:
     _used: int = 0
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _computing: dict[str, threading.Event] = field(default_factory=dict)
+    _counters: dict[str, list[int]] = field(default_factory=dict)  # block id -> [hits, evictions]
 
     @property
     def memory_used(self) -> int:
         return self._used
+
+    def set_budget(self, budget: int) -> None:
+        """Change the memory budget; blocks beyond a smaller one are evicted now (least
+        recently used first; those whose level allows disk are spilled)."""
+        with self._lock:
+            self.budget = budget
+            spilled = self._make_room(0)
+        for victim_id, victim in spilled:
+            self._write_disk(victim_id, victim.values, victim.level)
+
+    def block_counters(self, block_id: str) -> tuple[int, int]:
+        """(hits, evictions from memory) of one block since it was first stored."""
+        with self._lock:
+            hits, evictions = self._counters.get(block_id, (0, 0))
+        return hits, evictions
+
+    def _count(self, block_id: str, which: int) -> None:
+        self._counters.setdefault(block_id, [0, 0])[which] += 1
 
     def get(self, block_id: str) -> list[Any] | None:
         with self._lock:
@@ -140,6 +164,7 @@ class BlockManager:
             if entry is not None:
                 self._memory.move_to_end(block_id)
                 self.stats.hits += 1
+                self._count(block_id, 0)
                 return entry.values
             on_disk = self._disk.get(block_id)
         if on_disk is not None:
@@ -147,6 +172,7 @@ class BlockManager:
             if values is not None:
                 with self._lock:
                     self.stats.hits += 1
+                    self._count(block_id, 0)
                 return values
             with self._lock:
                 self._disk.pop(block_id, None)
@@ -198,6 +224,7 @@ class BlockManager:
     def remove(self, block_id: str) -> None:
         with self._lock:
             self._remove_memory(block_id)
+            self._counters.pop(block_id, None)
             on_disk = self._disk.pop(block_id, None)
         if on_disk is not None:
             _silent_unlink(on_disk[0])
@@ -205,7 +232,7 @@ class BlockManager:
     def remove_rdd(self, rdd_id: int) -> None:
         prefix = f"rdd_{rdd_id}_"
         with self._lock:
-            ids = [b for b in [*self._memory, *self._disk] if b.startswith(prefix)]
+            ids = [b for b in [*self._memory, *self._disk, *self._counters] if b.startswith(prefix)]
         for block_id in ids:
             self.remove(block_id)
 
@@ -236,6 +263,7 @@ class BlockManager:
             victim_id, victim = self._memory.popitem(last=False)
             self._used -= victim.size
             self.stats.evictions += 1
+            self._count(victim_id, 1)
             if victim.level.useDisk:
                 spilled.append((victim_id, victim))
         return spilled

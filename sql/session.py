@@ -9,6 +9,7 @@ planned and compiled here. The session implements the ``StatementSession`` proto
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import re
@@ -111,6 +112,9 @@ class _Tables:
         except Exception:
             return None
         if t.is_view:
+            cached = cat.cached_view_source(t)  # CACHE TABLE v / CACHE TABLE v AS SELECT
+            if cached is not None:
+                return cached
             q = sqlglot.parse_one(t.view_sql, read="hive")
             return ViewDef(t.qualified_name, q, tuple(c.name for c in t.columns) or None)
         return cat.scan_source(t.db, t.name)
@@ -136,7 +140,17 @@ class _Tables:
         return out
 
 
+_SESSION_IDS = itertools.count(1)
+_GROUP_KEYS = ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel")
+DEFAULT_MASTER = "local[2]"
+
+
 class Session:
+    """One connection's state. Sessions of a process share one RDD Context (PySpark's
+    ``SparkContext.getOrCreate``) and so one block manager and one table cache; each
+    runs its jobs in a job group of its own, so ``cancel`` stops only its queries. A
+    session asking for another master than the shared Context's gets a private one."""
+
     def __init__(self, warehouse: str | None = None, master: str | None = None,
                  settings: dict[str, str] | None = None, catalog: Any = None,
                  rdd_context: Any = None) -> None:
@@ -148,12 +162,14 @@ class Session:
         self.udafs: dict[str, Udf] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._own_context = rdd_context is None
+        self._own_context = False  # True: a private Context, stopped by close()
         self._master = master
         self._ctx = rdd_context
         self._catalog = catalog
         self.warehouse = warehouse
         self._statements = _import_statements()
+        self._group = f"lamna-session-{next(_SESSION_IDS)}"
+        self._groups_running: dict[str, int] = {}  # job groups of statements in flight
 
     @property
     def catalog(self) -> Any:
@@ -161,6 +177,8 @@ class Session:
         ``$LAMNA_WAREHOUSE`` or ``./lamna-warehouse``)."""
         if self._catalog is None:
             self._catalog = _open_catalog(self.warehouse)
+            if self.settings.get("lamna.cache.warm", "").strip().lower() == "true":
+                self._catalog.warm_cache(self.rdd_context)  # MEMORY tables, one job
         return self._catalog
 
     def catalog_if_open(self) -> Any:
@@ -171,9 +189,20 @@ class Session:
     # -- StatementSession protocol
     @property
     def rdd_context(self) -> Any:
-        if self._ctx is None:
+        """The process's shared Context (created on first use), unless this session
+        asked for another master (then a private one)."""
+        if self._ctx is None or (not self._own_context and getattr(self._ctx, "_stopped", False)):
             from rdd import Context
-            self._ctx = Context(self._master or self.settings.get("lamna.master", "local[2]"), "lamna")
+            wanted = self._master or self.settings.get("lamna.master")
+            shared = Context.getActive()
+            if wanted is not None and shared is not None and shared.master != wanted:
+                self._ctx, self._own_context = Context(wanted, "lamna"), True
+            else:
+                self._ctx = Context.getOrCreate({"spark.master": wanted or DEFAULT_MASTER, "spark.app.name": "lamna"})
+            memory = self.settings.get("lamna.cache.memory")
+            if memory:
+                from catalog.cache.ops import CacheOps
+                CacheOps.set_cache_memory(self._ctx, memory)
         return self._ctx
 
     def run_query(self, query: exp.Expression) -> QueryOutput:
@@ -195,9 +224,50 @@ class Session:
         self.udfs[name.lower()] = Udf(name.lower(), fn, t)
 
     def cancel(self) -> None:
-        """Cancel the running queries of this session (tasks stop at their next batch)."""
-        if self._ctx is not None:
-            self._ctx.cancelAllJobs()
+        """Cancel the running queries of this session, and only those (tasks stop at
+        their next batch): the job groups its statements run in."""
+        ctx = self._ctx
+        if ctx is None:
+            return
+        with _GROUPS_LOCK:
+            groups = list(self._groups_running)
+        for group in groups:
+            ctx.cancelJobGroup(group)
+
+    @contextlib.contextmanager
+    def _job_group(self) -> Iterator[None]:
+        """Jobs started by the enclosed code belong to this session's job group, unless
+        the calling thread already chose one (the server and the shell set theirs per
+        statement, to cancel or follow it)."""
+        ctx = self.rdd_context
+        chosen = ctx.getLocalProperty("spark.jobGroup.id")
+        group = chosen or self._group
+        if chosen is None:
+            ctx.setJobGroup(group, "lamna session")
+        with _GROUPS_LOCK:
+            self._groups_running[group] = self._groups_running.get(group, 0) + 1
+        try:
+            yield
+        finally:
+            with _GROUPS_LOCK:
+                left = self._groups_running.pop(group) - 1
+                if left:
+                    self._groups_running[group] = left
+            if chosen is None:
+                for key in _GROUP_KEYS:
+                    ctx.setLocalProperty(key, None)
+
+    def _grouped(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        """``batches`` pulled under this session's job group (a result's jobs run as
+        its rows are fetched, maybe long after ``execute`` returned)."""
+        it = iter(batches)
+        while True:
+            with self._job_group():
+                try:
+                    batch = next(it)
+                except StopIteration:
+                    return
+            yield batch
 
     def register_udaf(self, name: str, fn: Any, return_type: Any) -> None:
         """``fn(values: pyarrow.Array) -> scalar`` is called once per group."""
@@ -212,19 +282,20 @@ class Session:
                 self._catalog.close()
             except Exception:
                 pass
-        if self._own_context and self._ctx is not None:
+        if self._own_context and self._ctx is not None:  # never the shared one
             try:
                 self._ctx.stop()
             except Exception:
                 pass
-            self._ctx = None
+        self._ctx = None
 
     # -- execution
     def execute(self, sql: str) -> Result:
         """Run every statement in ``sql``; the last one's result is returned."""
         result = Result(schema=None, rowcount=-1)
-        for text in split_statements(sql):
-            result = self._execute_one(text)
+        with self._job_group():
+            for text in split_statements(sql):
+                result = self._execute_one(text)
         return result
 
     def _execute_one(self, text: str) -> Result:
@@ -256,7 +327,7 @@ class Session:
 
     def _query_result(self, stmt: exp.Expression) -> Result:
         out = self.plan_query(stmt)
-        return Result(schema=out.schema, _batches=out.batches)
+        return Result(schema=out.schema, _batches=lambda: self._grouped(out.batches()))
 
     def _set(self, body: str | None) -> Result:
         if not body:
@@ -338,6 +409,9 @@ class Session:
         text = "\n".join(parts)
         schema = pa.schema([("plan", pa.string())])
         return Result(schema=schema, _batches=[pa.record_batch([pa.array([text])], schema=schema)])
+
+
+_GROUPS_LOCK = threading.Lock()
 
 
 def _parse_message(ex: SqlglotParseError) -> str:

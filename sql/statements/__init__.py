@@ -9,7 +9,7 @@ which case the Hive forms sqlglot cannot parse are recognised from ``sql_text``)
 
 Modules: ``ddl`` (CREATE/DROP/USE/TRUNCATE), ``alter``, ``dml`` (INSERT, multi-insert,
 LOAD DATA), ``show`` (SHOW, DESCRIBE), ``admin`` (ANALYZE, MSCK, SET, RESET),
-``admin`` also CACHE/UNCACHE TABLE and CLEAR CACHE; ``tokens`` (parser for the Command forms), ``errors`` (positioned PEP 249 errors).
+``admin`` also CACHE/UNCACHE TABLE, CLEAR CACHE and REFRESH TABLE; ``tokens`` (parser for the Command forms), ``errors`` (positioned PEP 249 errors).
 """
 
 from __future__ import annotations
@@ -56,7 +56,8 @@ def is_statement(statement: exp.Expression | None, sql_text: str) -> bool:
         return _first_word(sql_text) in _TEXT_FORMS + ("USE", "DROP", "INSERT", "LOAD", "ANALYZE", "TRUNCATE", "FROM")
     return isinstance(statement, (exp.Create, exp.Drop, exp.Alter, exp.TruncateTable, exp.Insert,
                                   exp.MultitableInserts, exp.LoadData, exp.Describe, exp.Analyze, exp.Set,
-                                  exp.Use, exp.Cache, exp.Uncache)) or _first_word(sql_text) in ("RESET", "CLEAR")
+                                  exp.Use, exp.Cache, exp.Uncache, exp.Refresh)) \
+        or _first_word(sql_text) in ("RESET", "CLEAR")
 
 
 def execute_statement(statement: exp.Expression | None, sql_text: str, session: StatementSession) -> StatementResult | None:
@@ -101,6 +102,8 @@ def execute_statement(statement: exp.Expression | None, sql_text: str, session: 
         return admin.cache(ctx, statement)
     if isinstance(statement, exp.Uncache):
         return admin.uncache(ctx, statement)
+    if isinstance(statement, exp.Refresh):
+        return admin.refresh(ctx, statement)
     return None
 
 

@@ -1,11 +1,18 @@
-"""ANALYZE ... COMPUTE STATISTICS [FOR COLUMNS], MSCK REPAIR TABLE, SET and RESET."""
+"""ANALYZE ... COMPUTE STATISTICS [FOR COLUMNS], MSCK REPAIR TABLE, SET and RESET; the
+cache statements CACHE/UNCACHE TABLE, CLEAR CACHE and REFRESH TABLE (the cache itself is
+``catalog.cache``)."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import sqlglot
 from sqlglot import exp
 
+from catalog.cache import policy as cache_policy
+from catalog.errors import TableNotFound
+from catalog.model import Column
 from sql.statements.common import (
     Ctx,
     StatementResult,
@@ -13,7 +20,7 @@ from sql.statements.common import (
     result_table,
     table_name,
 )
-from sql.statements.errors import located
+from sql.statements.errors import StatementError, StatementNotSupported, located
 from sql.statements.tokens import Tokens
 
 
@@ -90,11 +97,25 @@ def set_text(ctx: Ctx, text: str) -> StatementResult:
     key, value = rest.split("=", 1)
     key, value = key.strip(), value.strip()
     if not key or any(ch.isspace() for ch in key):
-        from sql.statements.errors import StatementError
-
         raise StatementError(f"Invalid SET key {key!r}", 1, text.upper().find("SET") + 5)
+    message = _apply_cache_setting(ctx, key, value, (1, text.find("=") + 2))
     settings[key] = value
-    return StatementResult()
+    return StatementResult(message=message)
+
+
+def _apply_cache_setting(ctx: Ctx, key: str, value: str, position: tuple[int, int]) -> str | None:
+    """``lamna.cache.memory`` sets this process's cache budget now; ``lamna.cache.warm=true``
+    loads every MEMORY table now (one job)."""
+    rdd_context = getattr(ctx.session, "rdd_context", None)
+    if key == cache_policy.MEMORY_SETTING:
+        with located(position):
+            size = ctx.catalog.set_cache_memory(rdd_context, value)
+        return f"Cache memory budget: {size} bytes"
+    if key == cache_policy.WARM_SETTING and value.strip().lower() == "true" and rdd_context is not None:
+        with located(position):
+            names = ctx.catalog.warm_cache(rdd_context)
+        return f"Warmed {len(names)} MEMORY table(s)"
+    return None
 
 
 def reset(ctx: Ctx, toks: Tokens) -> StatementResult:
@@ -108,24 +129,98 @@ def reset(ctx: Ctx, toks: Tokens) -> StatementResult:
 
 
 def cache(ctx: Ctx, node: exp.Cache) -> StatementResult:
-    """CACHE [LAZY] TABLE t (CACHE TABLE t AS SELECT is not supported: cache a table)."""
-    if node.args.get("expression") is not None:
-        raise ctx.error("CACHE TABLE ... AS SELECT is not supported; create the table, then CACHE TABLE it", node)
-    db, name = table_name(ctx, node.this)
-    with located(ctx.pos(node.this)):
-        nbytes = ctx.catalog.cache_table(db, name, lazy=bool(node.args.get("lazy")),
-                                         rdd_context=getattr(ctx.session, "rdd_context", None))
-    if node.args.get("lazy"):
-        return StatementResult(message=f"{db}.{name} will be cached on first use")
-    if nbytes is None:
-        return StatementResult(message=f"{db}.{name} is marked cached but does not fit the cache budget")
-    return StatementResult(message=f"Cached {db}.{name} ({nbytes} bytes in memory)")
+    """CACHE [LAZY] TABLE t [OPTIONS ('storageLevel' 'LEVEL')] [AS SELECT ...].
+
+    A table is cached in this process until UNCACHE or CLEAR CACHE (lazily: on first
+    use). A view, or ``t AS SELECT`` (which makes ``t`` a temporary view of the query),
+    has its query's result cached now (LAZY or not), valid until a table it reads
+    changes."""
+    level = _storage_level(ctx, node)
+    lazy = bool(node.args.get("lazy"))
+    query = node.args.get("expression")
+    target = node.this
+    rdd_context = getattr(ctx.session, "rdd_context", None)
+    if query is not None:
+        if target.text("db"):
+            raise ctx.error("CACHE TABLE ... AS SELECT makes a temporary view: its name cannot be qualified", target)
+        return _cache_query(ctx, target.name.lower(), query, level, rdd_context)
+    _, name = table_name(ctx, target)
+    with located(ctx.pos(target)):
+        t = ctx.catalog.lookup(target.text("db") or None, name, ctx.session.current_database)
+        if t.is_view:
+            return _cache_view(ctx, t, sqlglot.parse_one(t.view_sql, read="hive"), level, rdd_context)
+        built = ctx.catalog.cache_table(t.db, t.name, lazy=lazy, level=level, rdd_context=rdd_context)
+    if built is None:
+        return StatementResult(message=f"{t.qualified_name} will be cached ({level}) on first use")
+    return StatementResult(message=f"Cached {t.qualified_name}: {_summary(built)}")
+
+
+def _storage_level(ctx: Ctx, node: exp.Cache) -> str:
+    options = node.args.get("options") or []
+    level = "MEMORY_AND_DISK"
+    for i in range(0, len(options) - 1, 2):
+        key, value = options[i], options[i + 1]
+        if key.name.lower() != "storagelevel":
+            raise ctx.error(f"Unknown CACHE TABLE option {key.name!r} (the only option is 'storageLevel')", key)
+        with located(ctx.pos(value)):
+            level = cache_policy.storage_level(value.name)
+    if len(options) % 2:
+        raise ctx.error("CACHE TABLE OPTIONS take 'key' 'value' pairs", options[-1])
+    return level
+
+
+def _cache_query(ctx: Ctx, name: str, query: exp.Expression, level: str, rdd_context: Any) -> StatementResult:
+    """CACHE TABLE name AS SELECT: a temporary view of the query, its result cached."""
+    from catalog.types import format_hive_type, from_arrow
+
+    with located(ctx.pos(query)):
+        with ctx.catalog.recording_inputs() as inputs:
+            output = ctx.session.run_query(query)
+        columns = tuple(Column(f.name.lower(), format_hive_type(from_arrow(f.type))) for f in output.schema)
+        ctx.catalog.create_temp_view(name, query.sql(dialect="hive"), columns, replace_existing=True)
+        view = ctx.catalog.lookup(None, name, ctx.session.current_database)
+    return _materialize(ctx, view, output, inputs, level, rdd_context)
+
+
+def _cache_view(ctx: Ctx, view: Any, query: exp.Expression, level: str, rdd_context: Any) -> StatementResult:
+    """CACHE TABLE v of a view: its query's result, valid while v and its inputs are."""
+    with located((1, 1)), ctx.catalog.recording_inputs() as inputs:
+        output = ctx.session.run_query(query)
+    return _materialize(ctx, view, output, inputs, level, rdd_context)
+
+
+def _materialize(ctx: Ctx, view: Any, output: Any, inputs: list[Any], level: str, rdd_context: Any) -> StatementResult:
+    rdd = getattr(output, "rdd", None)
+    if rdd is None or rdd_context is None:
+        raise StatementNotSupported("Caching a query result needs the engine's RDD execution", 1, 1)
+    try:
+        with located((1, 1)):
+            built = ctx.catalog.cache_query(view, inputs, output.schema, rdd, level, rdd_context)
+    finally:
+        release = getattr(output, "release", None)
+        if release is not None:
+            release()
+    return StatementResult(message=f"Cached {view.name if view.temporary else view.qualified_name}: {_summary(built)}")
+
+
+def _summary(built: dict[str, int]) -> str:
+    return (f"{built['blocks']} partition(s), {built['rows']} row(s), "
+            f"{built['memory_bytes']} bytes in memory, {built['disk_bytes']} on disk")
 
 
 def uncache(ctx: Ctx, node: exp.Uncache) -> StatementResult:
-    db, name = table_name(ctx, node.this)
-    with located(ctx.pos(node.this)):
-        ctx.catalog.uncache_table(db, name, if_exists=bool(node.args.get("exists")))
+    """UNCACHE TABLE [IF EXISTS] t: free its cached blocks (a table cached by its
+    definition also gets lamna.cache = 'NONE')."""
+    target = node.this
+    _, name = table_name(ctx, target)
+    with located(ctx.pos(target)):
+        try:
+            t = ctx.catalog.lookup(target.text("db") or None, name, ctx.session.current_database)
+        except TableNotFound:
+            if node.args.get("exists"):
+                return StatementResult()
+            raise
+        ctx.catalog.uncache(t)
     return StatementResult()
 
 
@@ -134,3 +229,17 @@ def clear_cache(ctx: Ctx, toks: Tokens) -> StatementResult:
     toks.expect_end()
     names = ctx.catalog.clear_cache()
     return StatementResult(message=f"Uncached {len(names)} table(s)")
+
+
+def refresh(ctx: Ctx, node: exp.Refresh) -> StatementResult:
+    """REFRESH TABLE t: drop t's cached blocks and file listing (files changed outside
+    the engine are read again; a cached table is rebuilt on its next scan)."""
+    target = node.this
+    if not isinstance(target, exp.Table):
+        raise ctx.error("REFRESH takes a table name (REFRESH TABLE t)", node)
+    _, name = table_name(ctx, target)
+    with located(ctx.pos(target)):
+        t = ctx.catalog.lookup(target.text("db") or None, name, ctx.session.current_database)
+        dropped = ctx.catalog.refresh(t)
+    label = t.name if t.temporary else t.qualified_name
+    return StatementResult(message=f"Refreshed {label}" + (" (cached blocks dropped)" if dropped else ""))

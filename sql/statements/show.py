@@ -1,4 +1,4 @@
-"""SHOW DATABASES/TABLES/PARTITIONS/COLUMNS/CREATE TABLE/TBLPROPERTIES and
+"""SHOW DATABASES/TABLES/PARTITIONS/COLUMNS/CREATE TABLE/TBLPROPERTIES/CACHE and
 DESCRIBE [EXTENDED|FORMATTED]: results as string tables, laid out as Hive prints them."""
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from sql.statements.tokens import Tokens
 
 def show(ctx: Ctx, toks: Tokens) -> StatementResult:
     toks.expect("SHOW")
+    if toks.accept("CACHE"):
+        toks.expect_end()
+        return StatementResult(ctx.catalog.cache_report(getattr(ctx.session, "rdd_context", None)))
     if toks.accept("DATABASES") or toks.accept("SCHEMAS"):
         pattern = toks.string() if toks.accept("LIKE") or _is_string(toks) else None
         toks.expect_end()

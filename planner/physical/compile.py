@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from planner.physical import kernels as K
+from planner.physical import memory
 from planner.physical import window as W
 from planner.physical.plan import (AggregateExec, ExchangeExec, GenerateExec, HashJoinExec, LimitExec,
                                    MapExec, PhysicalPlan, ScanExec, SortExec, UnionExec, ValuesExec,
@@ -97,7 +98,7 @@ def _map_task(steps: tuple[K.Step, ...], it: Iterator[pa.RecordBatch]) -> Iterat
 
 
 def _broadcast_join_task(spec: K.JoinSpec, bc: Any, it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    left = K.to_table(it, spec.left_schema)
+    left = K.to_table(it, spec.left_schema, "broadcast join probe side")
     if left.num_rows == 0 and spec.kind in ("inner", "left", "semi", "anti"):
         return iter(())
     right = bc.value
@@ -106,21 +107,21 @@ def _broadcast_join_task(spec: K.JoinSpec, bc: Any, it: Iterator[pa.RecordBatch]
 
 
 def _semi_probe_task(spec: K.JoinSpec, bc: Any, it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    right = K.to_table(it, spec.right_schema)
+    right = K.to_table(it, spec.right_schema, "semi-join probe side")
     if right.num_rows == 0:
         return iter(())
     return iter([K.semi_probe(spec, bc.value, right)])
 
 
 def _zip_join_task(spec: K.JoinSpec, lit: Iterator[pa.RecordBatch], rit: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    left = K.to_table(lit, spec.left_schema)
-    right = K.to_table(rit, spec.right_schema)
+    left = K.to_table(lit, spec.left_schema, "hash join left side")
+    right = K.to_table(rit, spec.right_schema, "hash join build side")
     return K.table_batches(K.join_tables(spec, left, right))
 
 
 def _partial_agg_task(keys: tuple[str, ...], aggs: tuple[K.AggSpec, ...], schema: pa.Schema,
                       it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    t = K.to_table(it, schema)
+    t = K.to_table(it, schema, "aggregation input")
     if t.num_rows == 0 and keys:
         return iter(())
     return K.table_batches(K.partial_aggregate(keys, aggs, t))
@@ -128,19 +129,17 @@ def _partial_agg_task(keys: tuple[str, ...], aggs: tuple[K.AggSpec, ...], schema
 
 def _final_agg_task(keys: tuple[str, ...], aggs: tuple[K.AggSpec, ...], in_schema: pa.Schema,
                     out_schema: pa.Schema, it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    batches = [b for b in it if b.num_rows]
-    if not batches:
+    t = K.to_table(it, in_schema, "aggregation state")
+    if t.num_rows == 0:
         if keys:
             return iter(())
         t = K.partial_aggregate(keys, aggs, in_schema.empty_table())
-    else:
-        t = pa.Table.from_batches(batches)
     return K.table_batches(K.final_aggregate(keys, aggs, t, out_schema))
 
 
 def _full_agg_task(keys: tuple[str, ...], aggs: tuple[K.AggSpec, ...], in_schema: pa.Schema,
                    out_schema: pa.Schema, it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    t = K.to_table(it, in_schema)
+    t = K.to_table(it, in_schema, "aggregation input")
     if t.num_rows == 0 and keys:
         return iter(())
     return K.table_batches(K.full_aggregate(keys, aggs, t, out_schema))
@@ -148,10 +147,11 @@ def _full_agg_task(keys: tuple[str, ...], aggs: tuple[K.AggSpec, ...], in_schema
 
 def _sort_task(keys: tuple[tuple[str, bool, bool], ...], schema: pa.Schema, limit: int | None,
                it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    t = K.to_table(it, schema)
+    t = K.to_table(it, schema, "sort buffer")
     if t.num_rows == 0:
         return iter(())
     out = K.sort_table(keys, t) if limit is None else K.top_n(keys, limit, t)
+    memory.hold(out, "sort output")
     return K.table_batches(out)
 
 
@@ -192,7 +192,7 @@ def _generate_task(function: str, arg: Any, outer: bool, keys: tuple[str, ...], 
 
 
 def _window_task(node_args: tuple, in_schema: pa.Schema, it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    t = K.to_table(it, in_schema)
+    t = K.to_table(it, in_schema, "window partition")
     if t.num_rows == 0:
         return iter(())
     return K.table_batches(W.compute_window(*node_args, t))
@@ -213,9 +213,19 @@ class Compiler:
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
         self.shared: dict[int, Any] = {}
+        # what the driver materializes for this query (broadcast sides), under its cap
+        self.held = memory.for_driver(ctx)
+
+    def _hold(self, table: pa.Table, what: str) -> pa.Table:
+        if self.held is not None:
+            self.held.add(table.nbytes, what)
+        return table
 
     def release(self) -> None:
-        """Drop the cached shared scans (call when the query's results are consumed)."""
+        """Drop the cached shared scans and the driver's reservations (call when the
+        query's results are consumed, or when compiling failed)."""
+        if self.held is not None:
+            self.held.release()
         for rdd in self.shared.values():
             try:
                 rdd.unpersist()
@@ -224,6 +234,13 @@ class Compiler:
         self.shared.clear()
 
     def compile(self, node: PhysicalPlan) -> Any:
+        try:
+            return self._compile(node)
+        except BaseException:
+            self.release()  # nobody will consume a result: free what compiling held
+            raise
+
+    def _compile(self, node: PhysicalPlan) -> Any:
         ctx = self.ctx
         match node:
             case ScanExec() if node.shared is not None and node.shared in self.shared:
@@ -290,7 +307,7 @@ class Compiler:
         spec = node.spec
         left = self.compile(node.left)
         if node.strategy == "broadcast_left":
-            lt = K.to_table(left.collect(), spec.left_schema)
+            lt = self._hold(K.to_table(left.collect(), spec.left_schema), "broadcast join table")
             lt = lt.append_column(K.ROW_ID, pa.array(np.arange(lt.num_rows, dtype=np.int64)))
             bc = self.ctx.broadcast(lt)
             right_rdd = self.compile(node.right)
@@ -303,7 +320,7 @@ class Compiler:
             return self.ctx.parallelize([0], 1).mapPartitions(functools.partial(_values_task, out))
         if node.strategy == "broadcast":
             right_rdd = self.compile(node.right)
-            right = K.to_table(right_rdd.collect(), spec.right_schema)
+            right = self._hold(K.to_table(right_rdd.collect(), spec.right_schema), "broadcast join table")
             bc = self.ctx.broadcast(right)
             return left.mapPartitions(functools.partial(_broadcast_join_task, spec, bc))
         right = self.compile(node.right)

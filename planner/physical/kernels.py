@@ -18,6 +18,8 @@ import pyarrow.compute as pc
 from planner import types as T
 from planner.evaluate import evaluate_array, evaluate_predicate
 from planner.expressions import Expr
+from planner.physical import memory
+from rdd import TaskContext
 
 # ---------------------------------------------------------------- helpers
 
@@ -26,8 +28,22 @@ def empty_table(schema: pa.Schema) -> pa.Table:
     return schema.empty_table()
 
 
-def to_table(batches: Iterable[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
-    bs = [b for b in batches if b.num_rows]
+def to_table(batches: Iterable[pa.RecordBatch], schema: pa.Schema,
+             what: str = "rows collected for an operator") -> pa.Table:
+    """The batches as one table. Inside a task, between batches: stop if the query was
+    cancelled, and count the bytes against the query's memory cap (``memory``)."""
+    tc = TaskContext.get()
+    if tc is None:
+        bs = [b for b in batches if b.num_rows]
+    else:
+        bs = []
+        reservation = memory.for_task(tc, what)
+        for b in batches:
+            tc.check_interrupted()
+            if b.num_rows:
+                bs.append(b)
+                if reservation is not None:
+                    reservation.add(b.nbytes)
     if not bs:
         return schema.empty_table()
     if len(bs) == 1:
@@ -197,6 +213,7 @@ def join_tables(spec: JoinSpec, left: pa.Table, right: pa.Table) -> pa.Table:
         ac.Declaration("table_source", ac.TableSourceNodeOptions(rt))])
     # Acero's own thread pool parallelizes the build and probe of one big join
     out = decl.to_table(use_threads=True)
+    memory.hold(out, "hash join output")
     return _restore(out, spec.out_schema)
 
 
@@ -258,7 +275,11 @@ def _nested_loop(spec: JoinSpec, left: pa.Table, right: pa.Table) -> pa.Table:
     matched_l = np.zeros(nl, dtype=bool)
     matched_r = np.zeros(nr, dtype=bool)
     chunk = max(1, 2_000_000 // max(nr, 1))
+    tc = TaskContext.get()
+    reservation = memory.for_task(tc, "nested-loop join output")
     for start in range(0, nl, chunk):
+        if tc is not None:
+            tc.check_interrupted()  # a chunk is ~2M pairs: the task stops within one
         sl = left.slice(start, chunk)
         li, ri = _cross_indices(sl.num_rows, nr)
         if spec.residual is not None and len(li):
@@ -272,6 +293,8 @@ def _nested_loop(spec: JoinSpec, left: pa.Table, right: pa.Table) -> pa.Table:
             matched_r[np.unique(ri)] = True
         if kind in ("inner", "cross", "left", "right", "full"):
             out_parts.append(_pair_table(sl, right, li, ri))
+            if reservation is not None:
+                reservation.add(out_parts[-1].nbytes)
     if kind == "semi":
         return left.filter(pa.array(matched_l))
     if kind == "anti":
@@ -325,6 +348,7 @@ def _join_with_python_residual(spec: JoinSpec, left: pa.Table, right: pa.Table) 
                           inputs=[ac.Declaration("table_source", ac.TableSourceNodeOptions(lt)),
                                   ac.Declaration("table_source", ac.TableSourceNodeOptions(rt))])
     pairs = decl.to_table(use_threads=False)
+    memory.hold(pairs, "hash join output")
     if pairs.num_rows:
         assert spec.residual is not None
         mask = pc.fill_null(_eval_table(spec.residual, pairs), False)

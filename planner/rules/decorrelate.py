@@ -16,7 +16,7 @@ from dataclasses import replace
 
 from planner import logical as L
 from planner import types as T
-from planner.expressions import (AggCall, Call, Column, ColumnRef, Exists, Expr, InSubquery, Literal,
+from planner.expressions import (AggCall, Call, Case, Column, ColumnRef, Exists, Expr, InSubquery, Literal,
                                  ScalarSubquery, and_all, column_ids, conjuncts, replace_columns, transform)
 
 
@@ -104,16 +104,44 @@ def _rewrite_scalars_or_marks(plan: L.LogicalPlan, e: Expr) -> tuple[L.LogicalPl
                 preds = [Call("eq", (x.arg, sub_plan.schema[0].ref()), T.BOOL)] + preds
             # marker: distinct correlation keys of the subquery joined back
             mark = Column(_fresh_id(holder["plan"], sub), "_mark", T.BOOL)
-            sub = L.Project(input=sub, exprs=tuple((c, c.ref()) for c in sub.schema) + ((mark, Literal(True, T.BOOL)),))
-            holder["plan"] = L.Join(left=holder["plan"], right=_semi_marker(sub, preds, mark),
+            marked = L.Project(input=sub, exprs=tuple((c, c.ref()) for c in sub.schema) + ((mark, Literal(True, T.BOOL)),))
+            holder["plan"] = L.Join(left=holder["plan"], right=_semi_marker(marked, preds, mark),
                                     kind="left", condition=and_all(preds))
-            return Call("is_not_null", (mark.ref(),), T.BOOL)
+            found = Call("is_not_null", (mark.ref(),), T.BOOL)
+            if isinstance(x, InSubquery):
+                holder["plan"], unknown = _in_unknown(holder["plan"], sub, preds[1:], x.arg, sub_plan.schema[0])
+                return Case(whens=((found, Literal(True, T.BOOL)), (unknown, Literal(None, T.BOOL))),
+                            default=Literal(False, T.BOOL), type=T.BOOL)
+            return found
         return None
     e2 = transform(e, fn)
-    plan2, e3 = _rewrite_scalars(holder["plan"], e2)
-    if isinstance(e3, Call) and False:
-        pass
-    return plan2, e3
+    return _rewrite_scalars(holder["plan"], e2)
+
+
+def _in_unknown(plan: L.LogicalPlan, sub: L.LogicalPlan, correlation: list[Expr], arg: Expr,
+                value: Column) -> tuple[L.LogicalPlan, Expr]:
+    """When ``arg IN (sub)`` finds no equal value, SQL answers NULL rather than FALSE if
+    the (correlated) subquery has rows and ``arg`` is NULL or one of the values is NULL.
+    Joins ``plan`` with the subquery's row and non-null counts per correlation key and
+    returns that condition."""
+    ids: set[int] = set()
+    for p in correlation:
+        ids |= column_ids(p)
+    inner = [c for c in sub.schema if c.id in ids]
+    fresh = _fresh_ids(2 + len(inner), plan, sub)
+    rows, non_null = Column(fresh[0], "_rows", T.INT64), Column(fresh[1], "_values", T.INT64)
+    # the marker join already brought these inner columns in: the counts get their own ids
+    keys = tuple((Column(i, c.name, c.type), c.ref()) for i, c in zip(fresh[2:], inner))
+    renamed = {c.id: k.ref() for c, (k, _) in zip(inner, keys)}
+    counts = L.Aggregate(input=sub, keys=keys, aggregates=(
+        (rows, AggCall("count", (), False, T.INT64)),
+        (non_null, AggCall("count", (value.ref(),), False, T.INT64))))
+    condition = and_all([replace_columns(p, renamed) for p in correlation])
+    joined = L.Join(left=plan, right=counts, kind="left", condition=condition)
+    has_rows = Call("gt", (Call("coalesce", (rows.ref(), Literal(0, T.INT64)), T.INT64), Literal(0, T.INT64)), T.BOOL)
+    some_null = Call("or", (Call("is_null", (arg,), T.BOOL),
+                            Call("gt", (rows.ref(), non_null.ref()), T.BOOL)), T.BOOL)
+    return joined, Call("and", (has_rows, Call("is_true", (some_null,), T.BOOL)), T.BOOL)
 
 
 def _semi_marker(sub: L.LogicalPlan, preds: list[Expr], mark: Column) -> L.LogicalPlan:

@@ -51,8 +51,10 @@ def _hash_binary(array: pa.Array) -> np.ndarray:
     positions = np.arange(total, dtype=np.int64) - np.repeat(relative[:-1], lengths)
     longest = int(lengths.max())
     contributions = (data + np.uint64(1)) * _powers(1 << max(4, longest.bit_length()))[positions]
-    starts = np.minimum(relative[:-1], total - 1)
-    sums = np.add.reduceat(contributions, starts)
+    # one trailing zero keeps every start a valid index, so that empty (or null) values
+    # at the end never cut the range of the value before them short
+    contributions = np.append(contributions, np.uint64(0))
+    sums = np.add.reduceat(contributions, relative[:-1])
     sums[lengths == 0] = 0
     return _splitmix64(sums ^ lengths.astype(np.uint64))
 

@@ -4,6 +4,7 @@ engine's per-application state — ids, schedulers, the executor backend, shared
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import pickle
@@ -93,6 +94,7 @@ class Context:
             shared = cls._shared
             if shared is None or shared._stopped:
                 shared = cls._shared = cls(conf=conf)
+                atexit.register(shared.stop)  # its spill files and threads go at exit
             return shared
 
     @classmethod

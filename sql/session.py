@@ -241,9 +241,11 @@ class Session:
         statement, to cancel or follow it)."""
         ctx = self.rdd_context
         chosen = ctx.getLocalProperty("spark.jobGroup.id")
+        saved = None
+        if not chosen:
+            saved = [(key, ctx.getLocalProperty(key)) for key in _GROUP_KEYS]
+            ctx.setJobGroup(self._group, "lamna session")
         group = chosen or self._group
-        if chosen is None:
-            ctx.setJobGroup(group, "lamna session")
         with _GROUPS_LOCK:
             self._groups_running[group] = self._groups_running.get(group, 0) + 1
         try:
@@ -253,9 +255,8 @@ class Session:
                 left = self._groups_running.pop(group) - 1
                 if left:
                     self._groups_running[group] = left
-            if chosen is None:
-                for key in _GROUP_KEYS:
-                    ctx.setLocalProperty(key, None)
+            for key, value in saved or ():
+                ctx.setLocalProperty(key, value)
 
     def _grouped(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         """``batches`` pulled under this session's job group (a result's jobs run as

@@ -85,6 +85,7 @@ def _row(entry: CacheEntry, spec: str, indices: Any, sizes: dict[str, tuple[int,
          infos: tuple[Any, ...], counters: dict[str, tuple[int, int]]) -> dict[str, Any]:
     blocks = [entry.blocks[i] for i in indices]
     known = [infos[i] for i in indices if infos[i] is not None]
+    complete = len(known) == len(blocks)  # rows and sizes only when every block is known
     raw = sum(i.raw_bytes for i in known)
     stored = sum(i.stored_bytes for i in known)
     skipped = REGISTRY.skipped(entry, [b.block_id for b in blocks])
@@ -97,9 +98,9 @@ def _row(entry: CacheEntry, spec: str, indices: Any, sizes: dict[str, tuple[int,
         "on_disk": sum(1 for b in blocks if sizes.get(b.block_id, (0, 0))[1]),
         "memory_bytes": sum(sizes.get(b.block_id, (0, 0))[0] for b in blocks),
         "disk_bytes": sum(sizes.get(b.block_id, (0, 0))[1] for b in blocks),
-        "rows": sum(i.rows for i in known) if known else None,
-        "raw_bytes": raw if known else None,
-        "compression": round(raw / stored, 2) if stored else None,
+        "rows": sum(i.rows for i in known) if complete else None,
+        "raw_bytes": raw if complete else None,
+        "compression": round(raw / stored, 2) if complete and stored else None,
         "hits": sum(counters.get(b.block_id, (0, 0))[0] for b in blocks),
         "evictions": sum(counters.get(b.block_id, (0, 0))[1] for b in blocks),
         "skipped": skipped,

@@ -771,9 +771,17 @@ _reg("last_day", fixed([T.DATE], T.DATE),
 # ---------------------------------------------------------------- collections
 
 
+def _map_entries(m: Value) -> Value:
+    """A map as the list of its key/value structs (Arrow's list kernels skip maps)."""
+    t = m.type
+    entries = pa.struct([pa.field("key", t.key_type, nullable=False), pa.field("value", t.item_type)])
+    return m.cast(pa.list_(pa.field("entries", entries, nullable=False)))
+
+
 def _size(a: Value) -> Value:
+    """Hive's size: elements of an array or entries of a map, -1 for NULL."""
     if pa.types.is_map(a.type):
-        return pc.fill_null(pc.cast(pc.list_value_length(pc.map_keys(a) if hasattr(pc, "map_keys") else a), T.INT32), -1)
+        a = _map_entries(a)
     return pc.fill_null(pc.cast(pc.list_value_length(a), T.INT32), -1)
 
 
@@ -909,6 +917,8 @@ _reg("named_struct", _named_struct_resolve, _named_struct)
 
 
 def _map_ctor(*args: Value) -> Value:
+    if not args:  # map(): one empty map, broadcast like any constant
+        return pa.scalar([], pa.map_(T.STRING, T.STRING))
     keys, vals = list(args[0::2]), list(args[1::2])
     n = max((len(v) for v in keys + vals if not isinstance(v, pa.Scalar)), default=1)
     k = len(keys)
@@ -925,6 +935,8 @@ def _map_ctor(*args: Value) -> Value:
 def _map_resolve(args: list[pa.DataType]) -> tuple[list[pa.DataType], pa.DataType]:
     if len(args) % 2:
         raise FunctionError("map expects key/value pairs")
+    if not args:
+        return [], pa.map_(T.STRING, T.STRING)  # Hive's type of map()
     kt, vt = args[0], args[1]
     for a in args[2::2]:
         kt = T.common_type(kt, a)

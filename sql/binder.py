@@ -24,6 +24,7 @@ from planner.expressions import (AggCall, Call, Case, Cast, Column, ColumnRef, E
                                  InSubquery, Literal, ScalarSubquery, SortKey, WindowCall, and_all,
                                  transform, walk)
 from sql.errors import BindError, NotSupportedError
+from sql.generators import as_lateral_view
 
 
 @dataclass(frozen=True)
@@ -481,6 +482,10 @@ class Binder:
     # ------------------------------------------------------------------ SELECT
     def _bind_select(self, node: exp.Select, outer: Scope | None,
                      ctes: dict[str, Any]) -> tuple[L.LogicalPlan, list[str]]:
+        try:
+            node = as_lateral_view(node)  # SELECT explode(a) ... is a LATERAL VIEW
+        except ValueError as e:
+            raise err(str(e), node) from None
         rel = self._bind_from(node, outer, ctes)
         plan, scope = rel.plan, rel.scope
         where = node.args.get("where")

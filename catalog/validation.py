@@ -56,10 +56,16 @@ def check_columns(t: Table) -> None:
     for c in t.partition_columns:
         if parse_hive_type(c.type).is_complex:
             raise ColumnError(f"Partition column {c.name} of {t.qualified_name} cannot be of type {c.type}")
-    names = {c.name for c in t.columns}
-    for b in t.bucket_columns:
-        if b not in names:
-            raise ColumnError(f"Bucket column {b} is not a column of {t.qualified_name}")
+    names = {c.name: c for c in t.columns}
+    for what, cols in (("Bucket", t.bucket_columns), ("Sort", tuple(c for c, _ in t.sort_columns))):
+        for b in cols:
+            if b not in names:
+                raise ColumnError(f"{what} column {b} is not a (non-partition) column of {t.qualified_name}")
+            if parse_hive_type(names[b].type).is_complex:
+                raise ColumnError(f"{what} column {b} of {t.qualified_name} cannot be of type {names[b].type}")
+    if t.num_buckets is not None and (t.num_buckets < 1 or not t.bucket_columns):
+        raise ColumnError(f"Table {t.qualified_name} needs bucket columns and at least 1 bucket, "
+                          f"not {t.num_buckets}")
     if t.kind != VIEW and not t.columns:
         raise ColumnError(f"Table {t.qualified_name} needs at least one column")
 

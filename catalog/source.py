@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pyarrow as pa
@@ -26,12 +26,13 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from catalog import formats
+from catalog.buckets import bucket_of
 from catalog.errors import DataFormatError
 from catalog.files import DataFile, compression_of, resolve
 from catalog.formats.base import ReadRequest
 from catalog.formats.textconv import parse_column
 from catalog.model import Column, Table
-from catalog.scan import ScanSplit, TableStatistics
+from catalog.scan import Bucketing, ScanSplit, TableStatistics
 from catalog.types import parse_hive_type
 from catalog.writer import find_in_trash
 
@@ -83,6 +84,22 @@ class TableSource:
     @property
     def partition_columns(self) -> tuple[str, ...]:
         return self.table.partition_names
+
+    @property
+    def bucketing(self) -> Bucketing | None:
+        """The table's bucketing when every listed file is one of its bucket files (names
+        ``bucket-<i>-...``, i < n); the splits of those files carry their bucket. None for
+        unbucketed tables and for data that does not follow the layout (files loaded
+        before an ``ALTER TABLE ... CLUSTERED BY``), which the planner must not trust."""
+        t = self.table
+        if not t.num_buckets:
+            return None
+        for p in self.parts:
+            for f in p.files:
+                b = bucket_of(f.path)
+                if b is None or b >= t.num_buckets:
+                    return None
+        return Bucketing(t.bucket_columns, t.num_buckets, t.sort_columns)
 
     def statistics(self) -> TableStatistics | None:
         total = sum(f.size for p in self.parts for f in p.files)
@@ -199,7 +216,21 @@ class TableSource:
         predicate: pc.Expression | None,
     ) -> list[ScanSplit]:
         uri = self._uri(f.path)
-        common = dict(path=uri, format=fmt.NAME, partition_values=values)
+        if self.table.num_buckets:
+            bucket = bucket_of(f.path)
+            return [replace(s, bucket=bucket) for s in self._unbucketed_splits(fmt, f, uri, values, pexpr, predicate)]
+        return self._unbucketed_splits(fmt, f, uri, values, pexpr, predicate)
+
+    def _unbucketed_splits(
+        self,
+        fmt: Any,
+        f: DataFile,
+        uri: str,
+        values: tuple[tuple[str, Any], ...],
+        pexpr: pc.Expression | None,
+        predicate: pc.Expression | None,
+    ) -> list[ScanSplit]:
+        common: dict[str, Any] = {"path": uri, "format": fmt.NAME, "partition_values": values}
         if fmt.NAME == "parquet":
             return self._parquet_splits(f, uri, values, pexpr, predicate)
         if fmt.NAME == "orc" and f.size > self.split_bytes:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.fs as pafs
 
+from catalog.buckets import empty_buckets, merge_conflicts
 from catalog.errors import (
     MetastoreLocked,
     TableNotFound,
@@ -86,8 +87,8 @@ class PendingWrite:
         plan, affected = self.prepare(files, truncate_spec=truncate_spec, delete_after=delete_after,
                                       unique_names=unique_names)
         self.finish(plan)
-        rows = sum(f.rows for f in files if f.rows >= 0)
-        return WriteResult(rows, len(files), tuple(sorted(r for r in affected if r)))
+        rows = sum(f.rows - f.replaced_rows for f in files if f.rows >= 0)
+        return WriteResult(rows, len(plan["moves"]), tuple(sorted(r for r in affected if r)))
 
     def prepare(
         self, files: list[WrittenFile], *, truncate_spec: tuple[tuple[str, str | None], ...] | None = None,
@@ -154,6 +155,9 @@ class PendingWrite:
                 rel: (existing[rel].location if rel in existing else (join(root, rel) if rel else current.location))
                 for rel in affected
             }
+            bucketed = bool(t.num_buckets) and truncate_spec is None
+            if bucketed:  # every touched partition ends with exactly one file per bucket
+                files = files + empty_buckets(spec, files, affected, locations, self.overwrite)
             taken: dict[str, set[str]] = {}
             moves = []
             for f in files:
@@ -167,7 +171,10 @@ class PendingWrite:
             if self.overwrite or truncate_spec is not None:
                 for rel, loc in locations.items():
                     fs, path = resolve(loc)
-                    remove += [uri_like(loc, d.path) for d in list_data_files(fs, path, recursive=not t.partition_columns)]
+                    remove += [uri_like(loc, d.path) for d in list_data_files(
+                        fs, path, recursive=not t.partition_columns, include_empty=True)]
+            elif bucketed:  # INSERT INTO merged buckets: their old files go, if still theirs
+                remove = merge_conflicts(spec, files, locations)
             plan = {
                 "moves": moves, "remove": remove, "trash": trash_location(root, spec.write_id), "root": root,
                 "trash_retention": float(current.props.get("lamna.trash.retention.seconds", DEFAULT_TRASH_RETENTION)),
@@ -206,7 +213,10 @@ def _update_row_stats(ms: Metastore, tx: sqlite3.Connection, t: Table, affected:
     levels = list(affected) + ([""] if t.partition_columns else [])
     for rel in levels:
         mine = [f for f in files if f.rel_dir == rel or (rel == "" and t.partition_columns)]
-        rows, nbytes, nfiles = sum(f.rows for f in mine), sum(f.size for f in mine), len(mine)
+        # a merged bucket file replaces older ones: count only what the write added
+        rows = sum(f.rows - f.replaced_rows for f in mine)
+        nbytes = sum(f.size - f.replaced_bytes for f in mine)
+        nfiles = sum(1 - len(f.replaces) for f in mine)
         old, _ = ms.get_statistics(t.db, t.name, rel)
         tx.execute(
             "DELETE FROM column_stats WHERE spec = ? AND table_id = (SELECT id FROM tables WHERE db = ? AND name = ?)",

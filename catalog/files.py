@@ -39,10 +39,13 @@ def is_hidden(name: str) -> bool:
     return name.startswith((".", "_"))
 
 
-def list_data_files(fs: pafs.FileSystem, root: str, recursive: bool = True) -> list[DataFile]:
+def list_data_files(fs: pafs.FileSystem, root: str, recursive: bool = True, *,
+                    include_empty: bool = False) -> list[DataFile]:
     """Visible files under ``root`` (sorted), skipping hidden files and directories.
 
-    A missing root is an empty table, as in Hive.
+    A missing root is an empty table, as in Hive. Empty files hold no rows and are
+    left out for readers; writers that replace a directory's files ask for them too
+    (``include_empty``: e.g. the empty text file of an empty bucket).
     """
     info = fs.get_file_info(root)
     if info.type == pafs.FileType.NotFound:
@@ -59,7 +62,7 @@ def list_data_files(fs: pafs.FileSystem, root: str, recursive: bool = True) -> l
             if entry.type == pafs.FileType.Directory:
                 if recursive:
                     stack.append(entry.path)
-            elif entry.type == pafs.FileType.File and entry.size > 0:
+            elif entry.type == pafs.FileType.File and (entry.size > 0 or include_empty):
                 out.append(DataFile(entry.path, entry.size))
     out.sort(key=lambda f: f.path)
     return out

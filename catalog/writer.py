@@ -24,6 +24,7 @@ all of a write or none of it.
 
 from __future__ import annotations
 
+import functools
 import os
 import posixpath
 import uuid
@@ -62,6 +63,11 @@ class WriteSpec:
     staging: str  # location of the staging directory
     static_partition: tuple[tuple[str, str], ...] = ()
     max_rows_per_file: int = DEFAULT_MAX_ROWS_PER_FILE
+    #: bucketed tables: INSERT INTO merges each bucket's current file unless overwriting,
+    #: reading it from the partition's location (``rel dir -> location`` of the
+    #: partitions that existed when the write started; ``""`` is an unpartitioned table)
+    overwrite: bool = False
+    partition_locations: tuple[tuple[str, str], ...] = ()
 
     @property
     def dynamic_columns(self) -> tuple[Column, ...]:
@@ -79,6 +85,12 @@ class WrittenFile:
     name: str
     rows: int
     size: int
+    bucket: int | None = None
+    #: files of the same directory this one replaces (a bucket merged by INSERT INTO),
+    #: and the rows and bytes they held: what the write really added is the difference
+    replaces: tuple[str, ...] = ()
+    replaced_rows: int = 0
+    replaced_bytes: int = 0
 
     @property
     def rel_dir(self) -> str:
@@ -156,8 +168,13 @@ def write_task(spec: WriteSpec, task_index: int, batches: Iterable[pa.RecordBatc
 
     Module-level and driven only by ``spec`` (plain data), so it pickles into any task.
     Rows are buffered per output partition and flushed as a file every
-    ``max_rows_per_file`` rows, which bounds both file size and memory.
+    ``max_rows_per_file`` rows, which bounds both file size and memory. A bucketed
+    table instead gets one file per bucket (``catalog.buckets``).
     """
+    if spec.table.num_buckets:
+        from catalog.buckets import write_bucketed
+
+        return write_bucketed(spec, task_index, batches)
     fmt = formats.get(spec.table.storage.format)
     fs, staging = resolve(spec.staging)
     pending: dict[tuple[tuple[str, str | None], ...], list[pa.Table]] = {}
@@ -220,6 +237,22 @@ def _make_dirs_under(fs: Any, staging: str, rel: str, spec: WriteSpec) -> str:
 def partition_task(spec: WriteSpec, index: int, batches: Iterator[Any]) -> Iterator[list[WrittenFile]]:
     """``rdd.mapPartitionsWithIndex`` form of ``write_task``."""
     yield write_task(spec, index, batches)
+
+
+def run_tasks(spec: WriteSpec, data: Any) -> list[list[WrittenFile]]:
+    """Run a write's tasks: one per partition of an RDD of batches (in parallel), or one
+    here for an iterable. A bucketed table's rows are first exchanged on the bucket
+    hash so that one task holds each bucket (``catalog.buckets``)."""
+    if not hasattr(data, "mapPartitionsWithIndex"):
+        return [write_task(spec, 0, data)]
+    t = spec.table
+    if t.num_buckets:
+        from catalog.buckets import bucket_partition_task, conform_batches, partitioner
+
+        exchanged = data.flatMap(functools.partial(conform_batches, spec)).shuffleBatches(
+            partitioner(t.bucket_columns, t.num_buckets))
+        return exchanged.mapPartitionsWithIndex(functools.partial(bucket_partition_task, spec)).collect()
+    return data.mapPartitionsWithIndex(functools.partial(partition_task, spec)).collect()
 
 
 # -- the rename plan and its (idempotent) execution ---------------------------------------

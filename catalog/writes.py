@@ -5,7 +5,6 @@ INSERT OVERWRITE DIRECTORY. A mixin of ``Catalog``; the commit protocol is in
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -33,16 +32,16 @@ from catalog.model import (
     Table,
     partition_spec_path,
 )
+from catalog.source import PartitionFiles, TableSource
 from catalog.validation import PartitionSpec, check_columns, normalize_table
 from catalog.writer import (
     WriteSpec,
     WrittenFile,
     execute_plan,
     new_write_id,
-    partition_task,
+    run_tasks,
     staging_location,
     trash_location,
-    write_task,
 )
 
 log = logging.getLogger(__name__)
@@ -59,6 +58,11 @@ def with_codec_options(t: Table) -> Table:
     if not extra:
         return t
     return replace(t, storage=replace(t.storage, serde_properties=t.storage.serde_properties + extra))
+
+
+def _rows_of(data: Any) -> Any:
+    """An RDD as it is; anything else as a list of record batches."""
+    return data if hasattr(data, "mapPartitionsWithIndex") else _as_batches(data)
 
 
 class WriteOps:
@@ -98,8 +102,17 @@ class WriteOps:
         ws = WriteSpec(
             table=with_codec_options(t), write_id=write_id, staging=staging, static_partition=static,  # type: ignore[arg-type]
             max_rows_per_file=max_rows_per_file or int(t.props.get("lamna.max.rows.per.file", 1_000_000)),
+            overwrite=overwrite, partition_locations=self._bucket_merge_locations(t) if not overwrite else (),
         )
         return PendingWrite(self, ws, overwrite, max_partitions=max_partitions)
+
+    def _bucket_merge_locations(self, t: Table) -> tuple[tuple[str, str], ...]:
+        """Where an INSERT INTO a bucketed table finds the bucket files it merges."""
+        if not t.num_buckets:
+            return ()
+        if not t.partition_columns:
+            return (("", t.location),)  # type: ignore[return-value]
+        return tuple((p.spec, p.location) for p in self.metastore.list_partitions(t.db, t.name))
 
     def write(
         self, db: str, name: str, data: Any, *, overwrite: bool = False, partition: PartitionSpec = (),
@@ -113,11 +126,7 @@ class WriteOps:
         pending = self.start_write(db, name, overwrite=overwrite, partition=partition,
                                    max_rows_per_file=max_rows_per_file, max_partitions=max_partitions)
         try:
-            if hasattr(data, "mapPartitionsWithIndex"):
-                results = data.mapPartitionsWithIndex(functools.partial(partition_task, pending.spec)).collect()
-            else:
-                results = [pending.run_task(0, _as_batches(data))]
-            return pending.commit(results)
+            return pending.commit(run_tasks(pending.spec, _rows_of(data)))
         except BaseException:
             pending.abort()
             raise
@@ -143,11 +152,7 @@ class WriteOps:
                          max_rows_per_file=max_rows_per_file or 1_000_000)
         pending = PendingWrite(self, spec, overwrite=False, create=table)
         try:
-            if hasattr(data, "mapPartitionsWithIndex"):
-                results = data.mapPartitionsWithIndex(functools.partial(partition_task, spec)).collect()
-            else:
-                results = [pending.run_task(0, _as_batches(data))]
-            return pending.commit(results)
+            return pending.commit(run_tasks(spec, _rows_of(data)))
         except BaseException:
             pending.abort()
             if table.kind == MANAGED:
@@ -193,6 +198,8 @@ class WriteOps:
                     raise WriteError(
                         f"LOAD DATA: {f.path} is not a {magic[1]} file but {t.qualified_name} is stored as {magic[1]}"
                     )
+        if t.num_buckets:
+            return self._load_bucketed(t, values, path, files, overwrite=overwrite, local=local)
         pending = self.start_write(t.db, t.name, overwrite=overwrite, partition=values)
         try:
             fs, staging = resolve(pending.spec.staging)
@@ -213,6 +220,23 @@ class WriteOps:
             pending.abort()
             raise
 
+    def _load_bucketed(self, t: Table, values: tuple[tuple[str, str | None], ...], path: str, files: list[Any], *,
+                       overwrite: bool, local: bool) -> WriteResult:
+        """LOAD DATA into a bucketed table, rewritten as an INSERT (as Hive 3 does): the
+        files are read in the table's format and their rows written through the bucketed
+        writer, so the table keeps one hashed, sorted file per bucket. Copying them as
+        they are would leave rows in files whose names claim a bucket they are not in."""
+        rows = TableSource(table=replace(t, partition_columns=()), root=path,
+                           parts=(PartitionFiles((), tuple(files)),))
+        pending = self.start_write(t.db, t.name, overwrite=overwrite, partition=values)
+        try:
+            batches = (b for split in rows.splits() for b in rows.read_split(split))
+            delete_after = [] if local else [_uri_like(path, f.path) for f in files]
+            return pending.commit([pending.run_task(0, batches)], delete_after=delete_after)
+        except BaseException:
+            pending.abort()
+            raise
+
     def write_directory(self, location: str, columns: Sequence[Column], storage: Any, data: Any, *,
                         max_rows_per_file: int = 1_000_000) -> WriteResult:
         """INSERT OVERWRITE [LOCAL] DIRECTORY: replace a directory's files with ``data``,
@@ -225,11 +249,7 @@ class WriteOps:
         try:
             fs.create_dir(staging_path, recursive=True)
             spec = WriteSpec(table=t, write_id=write_id, staging=staging, max_rows_per_file=max_rows_per_file)
-            if hasattr(data, "mapPartitionsWithIndex"):
-                results = data.mapPartitionsWithIndex(functools.partial(partition_task, spec)).collect()
-            else:
-                results = [write_task(spec, 0, _as_batches(data))]
-            files = [f for group in results for f in group]
+            files = [f for group in run_tasks(spec, _rows_of(data)) for f in group]
             dfs, dpath = resolve(location)
             remove = [_uri_like(location, d.path) for d in list_data_files(dfs, dpath)]
             plan = {"moves": [[join(staging, f.name), join(location, f.name)] for f in files], "remove": remove,

@@ -22,7 +22,7 @@ import catalog
 from catalog.formats.textconv import parse_column
 from catalog.model import Column, Table
 from catalog.types import parse_hive_type
-from catalog.writer import partition_task
+from catalog.writer import run_tasks
 from sql.statements.common import (
     Ctx,
     StatementResult,
@@ -262,9 +262,7 @@ def _max_partitions(ctx: Ctx) -> int | None:
 
 
 def _run_tasks(pending: catalog.PendingWrite, data: Any) -> list[Any]:
-    if hasattr(data, "mapPartitionsWithIndex"):
-        return data.mapPartitionsWithIndex(functools.partial(partition_task, pending.spec)).collect()
-    return [pending.run_task(0, data)]
+    return run_tasks(pending.spec, data)
 
 
 def load_data(ctx: Ctx, node: exp.LoadData) -> StatementResult:

@@ -123,6 +123,8 @@ def _engine_report(
         peak_rss_bytes=peak or None,
         load_seconds=result.load_seconds,
         wall_seconds=wall,
+        cache_seconds=result.cache_seconds,
+        cache=result.cache,
     )
 
 

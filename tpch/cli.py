@@ -126,7 +126,8 @@ def _run_lamna(
     data: str | None,
     warehouse: Path | None,
     database: str | None,
-) -> tuple[list[Any], str, str]:
+) -> tuple[list[Any], str, str, Any]:
+    """Results, reference source, data format and the engine (its cache figures)."""
     from tpch.engines import LamnaEngine
     from tpch.load import default_database
     from tpch.reference import Reference
@@ -144,7 +145,7 @@ def _run_lamna(
         engine.close()
         if reference is not None:
             reference.close()
-    return results, reference.source if reference else "", ds.format if ds else "?"
+    return results, reference.source if reference else "", ds.format if ds else "?", engine
 
 
 def _write_lamna_report(
@@ -156,16 +157,19 @@ def _write_lamna_report(
     fmt: str,
     load_as: str,
     results_dir: Path,
+    engine: Any = None,
 ) -> Path:
     from tpch import report
 
+    lamna = report.EngineReport("lamna", tuple(results), cache_seconds=getattr(engine, "cache_seconds", None),
+                                cache=getattr(engine, "cache_stats", None))
     rep = report.Report(
         sf=sf,
         data_format=fmt,
         load_as=load_as,
         runs=runs,
         queries=numbers,
-        engines=(report.EngineReport("lamna", tuple(results)),),
+        engines=(lamna,),
         reference=source,
     )
     return report.write(rep, results_dir).markdown
@@ -180,10 +184,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     numbers = parse_selection(args.queries)
     runs = parse_count(args.runs, "--runs")
     mode = choose(args.mode, MODES, "--mode")
-    results, source, fmt = _run_lamna(
+    results, source, fmt, engine = _run_lamna(
         sf, numbers, runs, mode, args.validate, args.data, _path(args.warehouse), args.database
     )
     print(report.run_table(results))
+    if mode == "cached":
+        print(report.cache_line(engine.cache_seconds, engine.cache_stats))
     if args.results:
         md = _write_lamna_report(
             results,
@@ -194,6 +200,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             fmt,
             f"{mode} mode, tables as `lamna tpch load` made them",
             Path(args.results),
+            engine,
         )
         print(f"report: {md}")
     return 1 if any(r.status in ("WRONG", "error") for r in results) else 0
@@ -256,12 +263,12 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
     loaded = load(ds, args.load_as, warehouse=warehouse)
     _say("3/3 running and validating the 22 queries")
     mode = "cached" if args.load_as == "cached" else "files"
-    results, source, _ = _run_lamna(
+    results, source, _, engine = _run_lamna(
         sf, ALL, 1, mode, True, str(ds.root), warehouse, loaded.database
     )
     print(report.run_table(results))
     out = _path(args.results) or report.default_results_dir(sf)
-    md = _write_lamna_report(results, sf, source, 1, ALL, ds.format, args.load_as, out)
+    md = _write_lamna_report(results, sf, source, 1, ALL, ds.format, args.load_as, out, engine)
     print(f"report: {md}")
     return 1 if any(r.status != "ok" for r in results) else 0
 

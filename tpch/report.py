@@ -34,6 +34,8 @@ class EngineReport:
     peak_rss_bytes: int | None = None
     load_seconds: float | None = None
     wall_seconds: float | None = None
+    cache_seconds: float | None = None  # cached mode: the cache build, not in any query's time
+    cache: dict[str, int] | None = None  # memory_bytes, disk_bytes, rows, raw_bytes, parquet_bytes
 
     def by_number(self) -> dict[int, QueryRun]:
         return {r.number: r for r in self.runs}
@@ -136,6 +138,24 @@ def _mib(n: int | None) -> str:
     return "-" if not n else f"{n / 2**20:,.0f} MiB"
 
 
+def _mb(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def cache_line(seconds: float | None, cache: dict[str, int] | None) -> str:
+    """The cached mode's build time and memory, next to what the data takes elsewhere."""
+    text = f"cache built in {_s(seconds)} s (not counted in the query times)"
+    if cache:
+        mem, disk = cache.get("memory_bytes", 0), cache.get("disk_bytes", 0)
+        raw, parquet = cache.get("raw_bytes", 0), cache.get("parquet_bytes", 0)
+        text += (f"; cache {_mb(mem)} in memory" + (f" + {_mb(disk)} spilled to disk" if disk else "")
+                 + f", Parquet on disk {_mb(parquet)}, raw Arrow {_mb(raw)}")
+        if mem + disk and raw:
+            text += f" (Arrow/cache {raw / (mem + disk):.2f}x, cache/Parquet {(mem + disk) / parquet:.2f}x)" \
+                if parquet else f" (Arrow/cache {raw / (mem + disk):.2f}x)"
+    return text
+
+
 # --- the table `run` prints ------------------------------------------------------------
 
 
@@ -174,6 +194,8 @@ def to_json(report: Report) -> dict[str, Any]:
                 "peak_rss_bytes": e.peak_rss_bytes,
                 "load_seconds": e.load_seconds,
                 "wall_seconds": e.wall_seconds,
+                "cache_seconds": e.cache_seconds,
+                "cache": e.cache,
                 "total_median_seconds": e.total_median,
                 "validated": ok,
                 "checked": checked,
@@ -287,6 +309,9 @@ def to_markdown(report: Report, chart: str | None = None) -> str:
                 f"- {e.engine}: peak memory {_mib(e.peak_rss_bytes)} (resident, its process"
                 f" plus its child processes){extra}"
             )
+        for e in ran:
+            if e.cache is not None or e.cache_seconds is not None:
+                out.append(f"- {e.engine}: {cache_line(e.cache_seconds, e.cache)}")
         failures = [(e.engine, r) for e in ran for r in e.runs if r.status in ("WRONG", "error")]
         if failures:
             out += ["", "## Failures", ""]

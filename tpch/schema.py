@@ -191,7 +191,8 @@ def analyze(t: Table) -> str:
 
 
 def cache(t: Table) -> str:
-    """Pin the table in Lamna's columnar in-memory cache."""
+    """Cache the table in Lamna's columnar memory store for the life of the process (one
+    parallel job builds all its blocks)."""
     return f"CACHE TABLE {t.name}"
 
 

@@ -61,6 +61,8 @@ class WorkerResult:
     ok: bool = True
     error: str = ""
     load_seconds: float | None = None
+    cache_seconds: float | None = None  # cached mode: building the cache, apart from the runs
+    cache: dict | None = None  # cached mode: what the cache holds (bytes, rows, Parquet bytes)
     runs: list[dict] = field(default_factory=list)
     peak_rss_self: int = 0
     peak_rss_children: int = 0
@@ -88,6 +90,8 @@ def work(job: Job) -> WorkerResult:
             job.engine, ds, database=job.database, warehouse=warehouse, mode=job.mode
         )
         engine.prepare()
+        result.cache_seconds = getattr(engine, "cache_seconds", None)
+        result.cache = getattr(engine, "cache_stats", None)
         runs = run_queries(
             engine,
             job.queries,

@@ -1,8 +1,6 @@
 """The 22 queries on the real engine through sql.connect, validated at SF 0.01, from
-external .tbl tables, from managed Parquet and cached.
-
-The cached mode is expected to fail until CACHE TABLE lands with the memory store
-(issue 6); its marker goes then (strict=False so that an early pass is not an error).
+external .tbl tables, from managed Parquet and cached (every table in the columnar
+cache, issue 6).
 """
 
 from __future__ import annotations

@@ -77,3 +77,16 @@ def test_write_report_files(tmp_path: Path) -> None:
     assert written.chart is not None
     assert written.chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "![median seconds per query](chart.png)" in md
+
+
+def test_cached_mode_reports_the_cache_build_and_its_memory() -> None:
+    rep = _report()
+    cached = EngineReport("lamna", _runs({1: 1.0, 2: 2.0}), cache_seconds=4.25,
+                          cache={"memory_bytes": 30 * 2**20, "disk_bytes": 0, "rows": 100,
+                                 "raw_bytes": 60 * 2**20, "parquet_bytes": 20 * 2**20})
+    rep = Report(sf=1.0, data_format="parquet", load_as="cached", runs=3, queries=(1, 2),
+                 engines=(cached, rep.engine("duckdb")))
+    text = report.to_markdown(rep)
+    assert ("lamna: cache built in 4.250 s (not counted in the query times); cache 30.0 MiB in memory, "
+            "Parquet on disk 20.0 MiB, raw Arrow 60.0 MiB (Arrow/cache 2.00x, cache/Parquet 1.50x)") in text
+    assert report.to_json(rep)["engines"][0]["cache"]["raw_bytes"] == 60 * 2**20

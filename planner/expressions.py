@@ -133,20 +133,36 @@ class SortKey:
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """A window frame; bounds are row/range offsets, None = unbounded, 0 = current row."""
+    """A window frame; bounds are signed offsets (negative = PRECEDING), None = unbounded,
+    0 = current row. ROWS offsets are ints; RANGE offsets are in the units of the one
+    ORDER BY key: a number (int, Decimal or float; days for a DATE key, seconds for a
+    TIMESTAMP key, as Hive) or, for DATE/TIMESTAMP keys, an interval (``pa.MonthDayNano``,
+    every field of one sign)."""
 
     kind: str  # "rows" | "range"
-    start: int | None
-    end: int | None
+    start: Any
+    end: Any
 
     def __str__(self) -> str:
-        def b(v: int | None, side: str) -> str:
+        def b(v: Any, side: str) -> str:
             if v is None:
                 return f"UNBOUNDED {side}"
-            if v == 0:
+            if offset_sign(v) == 0:
                 return "CURRENT ROW"
-            return f"{abs(v)} {'PRECEDING' if v < 0 else 'FOLLOWING'}"
+            if isinstance(v, pa.MonthDayNano):
+                text = f"INTERVAL '{abs(v.months)}-{abs(v.days)}-{abs(v.nanoseconds)}' MONTH-DAY-NANO"
+            else:
+                text = str(abs(v))
+            return f"{text} {'PRECEDING' if offset_sign(v) < 0 else 'FOLLOWING'}"
         return f"{self.kind.upper()} BETWEEN {b(self.start, 'PRECEDING')} AND {b(self.end, 'FOLLOWING')}"
+
+
+def offset_sign(v: Any) -> int:
+    """-1, 0 or 1: the direction of a frame offset (a number or a ``pa.MonthDayNano``)."""
+    if isinstance(v, pa.MonthDayNano):
+        total = v.months or v.days or v.nanoseconds
+        return (total > 0) - (total < 0)
+    return (v > 0) - (v < 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,11 +20,13 @@ from catalog.scan import ScanSource
 from planner import functions as F
 from planner import logical as L
 from planner import types as T
-from planner.expressions import (AggCall, Call, Case, Cast, Column, ColumnRef, Exists, Expr, Frame,
+from planner.expressions import (AggCall, Call, Case, Cast, Column, ColumnRef, Exists, Expr,
                                  InSubquery, Literal, ScalarSubquery, SortKey, WindowCall, and_all,
                                  transform, walk)
 from sql.errors import BindError, NotSupportedError
 from sql.generators import as_lateral_view
+from sql.set_operations import multiset_setop
+from sql.window_frames import DISTINCT_WINDOW_AGGREGATES, bind_frame
 
 
 @dataclass(frozen=True)
@@ -250,12 +252,13 @@ class Binder:
             plan: L.LogicalPlan = L.Union(inputs=(lp, rp), columns=cols)
             if distinct:
                 plan = self._distinct(plan)
+        elif not distinct:  # INTERSECT ALL / EXCEPT ALL: multiset counts
+            plan = multiset_setop(lp, rp, isinstance(node, exp.Intersect), self.new_column)
         else:
             cond = and_all([Call("eq_null_safe", (a.ref(), b.ref()), T.BOOL)
                             for a, b in zip(lp.schema, rp.schema)])
             kind = "semi" if isinstance(node, exp.Intersect) else "anti"
-            plan = self._distinct(lp) if distinct else lp
-            plan = L.Join(left=plan, right=rp, kind=kind, condition=cond)
+            plan = L.Join(left=self._distinct(lp), right=rp, kind=kind, condition=cond)
         return self._order_limit_on(node, plan, lnames, outer, ctes)
 
     def _coerce_plan(self, plan: L.LogicalPlan, types: list[pa.DataType]) -> L.LogicalPlan:
@@ -1378,14 +1381,7 @@ class _ExprBinder:
         part = tuple(self.bind(p) for p in (n.args.get("partition_by") or []))
         order = n.args.get("order")
         keys = tuple(self.b._sort_key(o, self.bind(o.this)) for o in (order.expressions if order else []))
-        spec = n.args.get("spec")
-        frame = None
-        if spec is not None:
-            frame = Frame(kind=(spec.args.get("kind") or "rows").lower(),
-                          start=_bound(spec.args.get("start"), spec.args.get("start_side")),
-                          end=_bound(spec.args.get("end"), spec.args.get("end_side")))
-        if frame is not None and frame.kind == "range" and (frame.start not in (None, 0) or frame.end not in (None, 0)):
-            raise NotSupportedError(f"RANGE frames with offsets are not supported: {spec.sql(dialect='hive')}")
+        frame = bind_frame(n.args.get("spec"), keys, self.interval, n)
         if type(fn) in _WINDOW_CLASSES:
             name = _WINDOW_CLASSES[type(fn)]
             args = []
@@ -1410,26 +1406,11 @@ class _ExprBinder:
             self.allow_agg = saved
         if not isinstance(agg, AggCall):
             raise err(f"{fn.sql()} is not a window function", n)
-        if agg.distinct:
-            raise NotSupportedError(f"DISTINCT in window aggregates is not supported: {fn.sql(dialect='hive')}")
+        if agg.distinct and agg.name not in DISTINCT_WINDOW_AGGREGATES:
+            raise NotSupportedError(f"DISTINCT in window aggregates is supported for "
+                                    f"{', '.join(DISTINCT_WINDOW_AGGREGATES)}, not {fn.sql(dialect='hive')}")
         return WindowCall(name=agg.name, args=agg.args, partition_by=part, order_by=keys,
                           frame=frame, type=agg.type, distinct=agg.distinct)
-
-
-def _bound(v: Any, side: Any) -> int | None:
-    if v is None:
-        return None
-    s = v if isinstance(v, str) else (v.name if isinstance(v, exp.Expression) and not isinstance(v, exp.Literal) else None)
-    if isinstance(s, str):
-        s = s.upper()
-        if s == "UNBOUNDED":
-            return None
-        if s == "CURRENT ROW":
-            return 0
-    if isinstance(v, exp.Literal):
-        k = int(v.this)
-        return -k if (side or "").upper() == "PRECEDING" else k
-    return 0
 
 
 def _or_chain(parts: list[Expr]) -> Expr:

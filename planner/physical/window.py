@@ -1,11 +1,14 @@
 """Window functions over one hash partition: sort once, then numpy over group offsets.
 
 Ranking functions come from group and peer boundaries, offsets (lag/lead) from shifted
-indices, framed aggregates from prefix sums between per-row frame bounds.
+indices, framed aggregates from prefix sums between per-row frame bounds. RANGE frames
+with offsets find their bounds by a merged sort (``window_range``); DISTINCT aggregates
+count first occurrences inside each frame (``window_distinct``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +18,8 @@ import pyarrow.compute as pc
 from planner import types as T
 from planner.expressions import WindowCall
 from planner.physical import kernels as K
+from planner.physical.window_distinct import distinct_aggregate
+from planner.physical.window_range import range_bounds
 
 
 def _changes(col: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -70,9 +75,10 @@ def compute_window(partition_keys: tuple[str, ...], order_keys: tuple[tuple[str,
     pend = _ends(new_peer)
     idx = np.arange(n)
     size = gend - gstart + 1
+    rows = _Rows(idx, gstart, gend, pstart, pend, np.cumsum(new_group) - 1, order_keys, table)
     cols = list(table.columns)
     for key, w, args in functions:
-        v = _one(w, args, table, idx, gstart, gend, pstart, pend, size, new_peer, bool(order_keys))
+        v = _one(w, args, table, idx, gstart, gend, pstart, pend, size, new_peer, rows)
         if not isinstance(v, (pa.Array, pa.ChunkedArray)):
             v = pa.array(v)
         if v.type != w.type:
@@ -82,9 +88,23 @@ def compute_window(partition_keys: tuple[str, ...], order_keys: tuple[tuple[str,
     return pa.Table.from_arrays(cols, schema=out_schema)
 
 
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    """The sorted partition's row bounds that frames are computed from."""
+
+    idx: np.ndarray
+    gstart: np.ndarray
+    gend: np.ndarray
+    pstart: np.ndarray
+    pend: np.ndarray
+    group: np.ndarray  # partition number of each row, non-decreasing
+    order_keys: tuple[tuple[str, bool, bool], ...]
+    table: pa.Table
+
+
 def _one(w: WindowCall, args: tuple[str, ...], table: pa.Table, idx: np.ndarray, gstart: np.ndarray,
          gend: np.ndarray, pstart: np.ndarray, pend: np.ndarray, size: np.ndarray, new_peer: np.ndarray,
-         ordered: bool) -> Any:
+         rows: _Rows) -> Any:
     name = w.name
     if name == "row_number":
         return pa.array((idx - gstart + 1).astype(np.int32))
@@ -116,13 +136,15 @@ def _one(w: WindowCall, args: tuple[str, ...], table: pa.Table, idx: np.ndarray,
             default = table.column(args[2]).combine_chunks()
             taken = pc.if_else(pa.array(ok), taken, default)
         return taken
-    start, end = _frame(w, idx, gstart, gend, pstart, pend, ordered)
+    start, end = _frame(w, rows)
     if name in ("first_value", "last_value", "first", "last"):
         col = table.column(args[0]).combine_chunks()
         pos = start if name in ("first_value", "first") else end
         ok = pos >= start
         ok &= end >= start
         return pc.take(col, pa.array(np.where(ok, pos, 0), mask=~ok))
+    if w.distinct and name in ("count", "sum", "avg") and args:
+        return distinct_aggregate(name, table.column(args[0]).combine_chunks(), rows.group, gstart, start, end)
     return _framed_aggregate(w, args, table, start, end)
 
 
@@ -132,21 +154,21 @@ def _const(e: Any) -> Any:
     return e.value
 
 
-def _frame(w: WindowCall, idx: np.ndarray, gstart: np.ndarray, gend: np.ndarray, pstart: np.ndarray,
-           pend: np.ndarray, ordered: bool) -> tuple[np.ndarray, np.ndarray]:
+def _frame(w: WindowCall, r: _Rows) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's first and last frame row (inclusive; last < first: an empty frame)."""
     f = w.frame
     if f is None:
-        if ordered:
-            return gstart, pend
-        return gstart, gend
+        if r.order_keys:
+            return r.gstart, r.pend
+        return r.gstart, r.gend
     if f.kind == "range":
-        s = gstart if f.start is None else (pstart if f.start == 0 else None)
-        e = gend if f.end is None else (pend if f.end == 0 else None)
-        if s is None or e is None:
-            raise NotImplementedError("RANGE frames with offsets are not supported")
-        return s, e
-    s = gstart if f.start is None else np.maximum(idx + f.start, gstart)
-    e = gend if f.end is None else np.minimum(idx + f.end, gend)
+        if not r.order_keys:  # no ORDER BY: every row is a peer of every other
+            return r.gstart, r.gend
+        name, ascending, _ = r.order_keys[0]
+        key = r.table.column(name).combine_chunks()
+        return range_bounds(key, ascending, f.start, f.end, r.group, r.gstart, r.gend, r.pstart, r.pend)
+    s = r.gstart if f.start is None else np.maximum(r.idx + f.start, r.gstart)
+    e = r.gend if f.end is None else np.minimum(r.idx + f.end, r.gend)
     return s, e
 
 
@@ -164,8 +186,6 @@ def _framed_aggregate(w: WindowCall, args: tuple[str, ...], table: pa.Table, sta
     s_ = np.minimum(start, n)
     e_ = np.clip(end + 1, 0, n)
     cnt = np.where(empty, 0, cv[e_] - cv[s_])
-    if w.distinct:
-        raise NotImplementedError("DISTINCT in window aggregates is not supported")
     if name == "count":
         return pa.array(cnt.astype(np.int64))
     if name in ("sum", "avg"):
@@ -198,41 +218,39 @@ def _framed_aggregate(w: WindowCall, args: tuple[str, ...], table: pa.Table, sta
 
 
 def _framed_min_max(name: str, col: pa.Array, start: np.ndarray, end: np.ndarray, empty: np.ndarray) -> pa.Array:
-    """min/max over frames: whole partitions by ``reduceat``, running frames by a
-    per-partition ``accumulate`` (a loop over partitions, not rows)."""
-    t = col.type
-    numeric = T.is_integer(t) or T.is_floating(t) or T.is_decimal(t) or pa.types.is_date(t) or pa.types.is_timestamp(t)
+    """min/max over any frames, for any sortable type: values become dense ranks, and a
+    sparse table of range minima (level k: the min of 2^k rows from each row) answers
+    every frame with two lookups at the level of its length — O(n log n) in numpy."""
     n = len(col)
-    if not numeric or n == 0:
-        xs = col.to_pylist()
-        out = []
-        for i in range(n):  # non-numeric types only (strings): rare in window min/max
-            seg = [v for v in xs[start[i]:end[i] + 1] if v is not None]
-            out.append((min(seg) if name == "min" else max(seg)) if seg else None)
-        return pa.array(out, t)
-    as_num = col
-    if pa.types.is_date(t):
-        as_num = col.cast(pa.int32())
-    elif pa.types.is_timestamp(t):
-        as_num = col.cast(pa.int64())
-    x = pc.cast(as_num, T.FLOAT64).to_numpy(zero_copy_only=False).astype(np.float64)
-    fill = np.inf if name == "min" else -np.inf
-    x = np.where(np.isnan(x), fill, x) if col.null_count else x
-    ufunc = np.minimum if name == "min" else np.maximum
-    res = np.empty(n)
-    # runs of rows sharing a frame start (= partitions for the supported frames)
-    run_start = np.flatnonzero(np.r_[True, start[1:] != start[:-1]])
-    run_end = np.r_[run_start[1:], n]
-    for a, b in zip(run_start, run_end):
-        s0 = start[a]
-        acc = ufunc.accumulate(x[s0:max(end[a:b].max() + 1, s0 + 1)])
-        res[a:b] = acc[np.clip(end[a:b] - s0, 0, len(acc) - 1)]
-    bad = empty | ~np.isfinite(res)
-    out = pa.array(np.where(bad, 0, res), mask=bad)
-    if T.is_decimal(t):
-        return pc.cast(out, t)
-    if pa.types.is_date(t):
-        return pc.cast(pc.cast(out, pa.int32()), t)
-    if pa.types.is_timestamp(t):
-        return pc.cast(pc.cast(out, pa.int64()), t)
-    return pc.cast(out, t)
+    if n == 0:
+        return pa.array([], col.type)
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    valid = np.asarray(pc.is_valid(col).to_numpy(zero_copy_only=False), dtype=bool)
+    ranks = np.asarray(pc.rank(col, sort_keys="ascending", tiebreaker="dense").to_numpy(zero_copy_only=False),
+                       dtype=np.int64)
+    lowest = name == "min"
+    none = n + 1 if lowest else 0  # a NULL never wins; a frame of NULLs only yields it
+    ranks = np.where(valid, ranks, none)
+    ufunc = np.minimum if lowest else np.maximum
+    s = np.clip(start, 0, n - 1)
+    e = np.clip(end, 0, n - 1)
+    ok = ~empty & (end >= start)
+    length = np.where(ok, e - s + 1, 1)
+    level_of = np.frexp(length)[1].astype(np.int64) - 1  # floor(log2(length)), exactly
+    best = np.full(n, none, dtype=np.int64)
+    table, level = ranks, 0
+    longest = int(length[ok].max()) if ok.any() else 1
+    while True:
+        use = ok & (level_of == level)
+        if use.any():
+            best[use] = ufunc(table[s[use]], table[e[use] - (1 << level) + 1])
+        if (2 << level) > longest:
+            break
+        half = 1 << level
+        table = np.concatenate([ufunc(table[:n - half], table[half:]), table[n - half:]])
+        level += 1
+    missing = best == none
+    row_of_rank = np.zeros(n + 2, dtype=np.int64)
+    row_of_rank[ranks[valid]] = np.flatnonzero(valid)
+    return col.take(pa.array(row_of_rank[np.where(missing, 0, best)], mask=missing))

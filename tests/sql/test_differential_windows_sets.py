@@ -1,0 +1,193 @@
+"""Differential tests (Lamna vs DuckDB on the same Arrow tables) for RANGE frames with
+offsets, DISTINCT window aggregates, INTERSECT ALL / EXCEPT ALL, and correlated
+subqueries in JOIN … ON; plus TABLESAMPLE, whose samples are checked against the rows
+they must be (the bucket hash computed on the same data) since DuckDB samples otherwise.
+
+Tables (conftest): t (200 rows, NULLs in every column, many ties in k, g, x), u (60),
+s3 (5, duplicate keys), e (empty), nn (a NULL key); here also ``wt`` (timestamps and
+dates with ties and NULLs, one-row and all-NULL partitions) and ``ma``/``mb``
+(duplicate rows with NULLs, for multiset operations).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+import pyarrow as pa
+import pytest
+from lamna_diff import check
+
+
+def _wt() -> pa.Table:
+    rnd = random.Random(11)
+    n = 80
+    base = dt.datetime(2021, 3, 1)
+    return pa.table({
+        "id": pa.array(range(n), pa.int64()),
+        "p": pa.array([rnd.choice([1, 2, 3]) if i < n - 2 else 9 + i for i in range(n)], pa.int32()),
+        "ts": pa.array([None if rnd.random() < 0.1 else base + dt.timedelta(minutes=rnd.choice([0, 30, 45, 90, 200, 600]) * rnd.randint(0, 6))
+                        for _ in range(n)], pa.timestamp("us")),
+        "day": pa.array([None if rnd.random() < 0.1 else dt.date(2021, 1, 1) + dt.timedelta(days=rnd.choice([0, 3, 10, 31, 45, 60, 400]))
+                         for _ in range(n)], pa.date32()),
+        "v": pa.array([None if rnd.random() < 0.15 else rnd.randint(-5, 5) for _ in range(n)], pa.int64()),
+        "allnull": pa.array([None] * n, pa.int64()),
+    })
+
+
+def _multisets() -> tuple[pa.Table, pa.Table]:
+    a = pa.table({"x": pa.array([1, 1, 1, 2, 2, None, None, 3, 5], pa.int32()),
+                  "y": pa.array(["a", "a", "a", "b", "b", None, None, "c", None], pa.string())})
+    b = pa.table({"x": pa.array([1, 2, 2, 2, None, 4, 5, 5], pa.int64()),
+                  "y": pa.array(["a", "b", "b", "b", None, "d", None, "e"], pa.string())})
+    return a, b
+
+
+@pytest.fixture(scope="module")
+def db(lamna: Any, duck: Any) -> tuple[Any, Any]:
+    a, b = _multisets()
+    for name, table, split in (("wt", _wt(), 13), ("ma", a, 2), ("mb", b, 3)):
+        lamna.session.register_arrow(name, table, rows_per_split=split)
+        duck.register(name, table)
+    return lamna, duck
+
+
+RANGE_FRAMES = [
+    # numeric keys: integer, double and decimal offsets; ties; NULL keys; both directions
+    "SELECT id, sum(x) OVER (PARTITION BY k ORDER BY x RANGE BETWEEN 5 PRECEDING AND 5 FOLLOWING) FROM t",
+    "SELECT id, count(*) OVER (PARTITION BY g ORDER BY y RANGE BETWEEN 1.5 PRECEDING AND CURRENT ROW) FROM t",
+    "SELECT id, avg(d) OVER (ORDER BY d RANGE BETWEEN 10.25 PRECEDING AND 2 FOLLOWING) FROM t",
+    "SELECT id, sum(d) OVER (PARTITION BY k ORDER BY d RANGE BETWEEN 100 PRECEDING AND 0.5 FOLLOWING) FROM t",
+    "SELECT id, sum(x) OVER (PARTITION BY k ORDER BY x DESC RANGE BETWEEN 3 PRECEDING AND 1 FOLLOWING) FROM t",
+    "SELECT id, count(x) OVER (PARTITION BY g ORDER BY x DESC NULLS LAST RANGE BETWEEN 2 PRECEDING AND 2 FOLLOWING) FROM t",
+    "SELECT id, sum(y) OVER (PARTITION BY k ORDER BY x NULLS LAST RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM t",
+    ("SELECT id, min(s) OVER (PARTITION BY k ORDER BY x RANGE BETWEEN 2 PRECEDING AND 2 FOLLOWING), "
+    "max(s) OVER (PARTITION BY k ORDER BY x RANGE BETWEEN 2 PRECEDING AND 2 FOLLOWING) FROM t"),
+    ("SELECT id, min(dt) OVER (PARTITION BY g ORDER BY y RANGE BETWEEN 0.5 PRECEDING AND 0.5 FOLLOWING), "
+    "max(d) OVER (PARTITION BY g ORDER BY y RANGE BETWEEN 0.5 PRECEDING AND 0.5 FOLLOWING) FROM t"),
+    ("SELECT id, first_value(x) OVER (ORDER BY id RANGE BETWEEN 3 PRECEDING AND 3 FOLLOWING), "
+    "last_value(x) OVER (ORDER BY id RANGE BETWEEN 3 PRECEDING AND 3 FOLLOWING) FROM t"),
+    "SELECT id, stddev_samp(y) OVER (PARTITION BY k ORDER BY x RANGE BETWEEN 10 PRECEDING AND 10 FOLLOWING) FROM t",
+    # frame edges: frames that exclude the current row, empty frames, unbounded ends, 0 offsets
+    "SELECT id, sum(x) OVER (PARTITION BY k ORDER BY x RANGE BETWEEN 10 FOLLOWING AND 20 FOLLOWING) FROM t",
+    ("SELECT id, count(x) OVER (PARTITION BY k ORDER BY x RANGE BETWEEN 20 PRECEDING AND 10 PRECEDING), "
+    "min(x) OVER (PARTITION BY k ORDER BY x RANGE BETWEEN 20 PRECEDING AND 10 PRECEDING) FROM t"),
+    "SELECT id, sum(x) OVER (PARTITION BY g ORDER BY x RANGE BETWEEN UNBOUNDED PRECEDING AND 5 FOLLOWING) FROM t",
+    "SELECT id, sum(x) OVER (PARTITION BY g ORDER BY x RANGE BETWEEN 5 PRECEDING AND UNBOUNDED FOLLOWING) FROM t",
+    "SELECT id, sum(x) OVER (PARTITION BY g ORDER BY x RANGE BETWEEN 0 PRECEDING AND 0 FOLLOWING) FROM t",
+    "SELECT id, count(*) OVER (PARTITION BY k ORDER BY x RANGE BETWEEN 1000 PRECEDING AND 1000 FOLLOWING) FROM t",
+    "SELECT id, sum(x) OVER (ORDER BY x RANGE 3 PRECEDING) FROM t",
+    "SELECT id, sum(x) OVER (PARTITION BY k ORDER BY id ROWS 2 PRECEDING) FROM t",
+    "SELECT k, sum(v) OVER (PARTITION BY k ORDER BY v RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM e",
+    "SELECT k, count(*) OVER (ORDER BY k RANGE BETWEEN 1 PRECEDING AND 1 FOLLOWING) FROM nn",
+    # timestamps and dates: intervals; one-row partitions; an all-NULL value column
+    "SELECT id, count(v) OVER (PARTITION BY p ORDER BY ts RANGE BETWEEN INTERVAL '1' HOUR PRECEDING AND CURRENT ROW) FROM wt",
+    ("SELECT id, sum(v) OVER (PARTITION BY p ORDER BY ts DESC RANGE BETWEEN INTERVAL '90' MINUTE PRECEDING "
+    "AND INTERVAL '30' MINUTE FOLLOWING) FROM wt"),
+    ("SELECT id, sum(v) OVER (PARTITION BY p ORDER BY day RANGE BETWEEN INTERVAL '1' MONTH PRECEDING "
+    "AND INTERVAL '10' DAY FOLLOWING) FROM wt"),
+    ("SELECT id, max(allnull) OVER (PARTITION BY p ORDER BY day RANGE BETWEEN INTERVAL '7' DAY PRECEDING AND CURRENT ROW), "
+    "count(allnull) OVER (PARTITION BY p ORDER BY day RANGE BETWEEN INTERVAL '7' DAY PRECEDING AND CURRENT ROW) FROM wt"),
+    # sliding ROWS frames through the same min/max and bounds code
+    ("SELECT id, min(s) OVER (PARTITION BY k ORDER BY id ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING), "
+    "max(dt) OVER (PARTITION BY k ORDER BY id ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING) FROM t"),
+    ("SELECT id, max(d) OVER (ORDER BY id ROWS BETWEEN 2 FOLLOWING AND 4 FOLLOWING), "
+    "min(y) OVER (ORDER BY id ROWS BETWEEN 4 PRECEDING AND 4 FOLLOWING) FROM t"),
+]
+
+# Hive reads a number as days (DATE key) or seconds (TIMESTAMP key); DuckDB wants intervals.
+HIVE_UNITS = [
+    ("SELECT id, count(v) OVER (PARTITION BY p ORDER BY day RANGE BETWEEN 30 PRECEDING AND CURRENT ROW) FROM wt",
+     ("SELECT id, count(v) OVER (PARTITION BY p ORDER BY day NULLS FIRST RANGE BETWEEN INTERVAL 30 DAY PRECEDING "
+     "AND CURRENT ROW) FROM wt")),
+    ("SELECT id, sum(v) OVER (ORDER BY ts RANGE BETWEEN 3600 PRECEDING AND 1800 FOLLOWING) FROM wt",
+     ("SELECT id, sum(v) OVER (ORDER BY ts NULLS FIRST RANGE BETWEEN INTERVAL 3600 SECOND PRECEDING "
+     "AND INTERVAL 1800 SECOND FOLLOWING) FROM wt")),
+]
+
+DISTINCT_WINDOWS = [
+    "SELECT id, count(DISTINCT x) OVER (PARTITION BY k) FROM t",
+    "SELECT id, count(DISTINCT g) OVER () FROM t",
+    "SELECT id, sum(DISTINCT x) OVER (PARTITION BY k ORDER BY id) FROM t",
+    "SELECT id, count(DISTINCT x) OVER (PARTITION BY k ORDER BY x) FROM t",
+    "SELECT id, avg(DISTINCT y) OVER (PARTITION BY g ORDER BY id ROWS BETWEEN 2 PRECEDING AND 2 FOLLOWING) FROM t",
+    "SELECT id, count(DISTINCT s) OVER (PARTITION BY k ORDER BY x RANGE BETWEEN 5 PRECEDING AND 5 FOLLOWING) FROM t",
+    ("SELECT id, count(DISTINCT k) OVER (ORDER BY id ROWS BETWEEN 3 PRECEDING AND 1 PRECEDING), "
+    "sum(DISTINCT k) OVER (ORDER BY id ROWS BETWEEN 1 FOLLOWING AND 6 FOLLOWING) FROM t"),
+    "SELECT id, count(DISTINCT x) OVER (PARTITION BY k ORDER BY id ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) FROM t",
+    "SELECT id, min(DISTINCT x) OVER (PARTITION BY g), max(DISTINCT d) OVER (PARTITION BY g) FROM t",
+    "SELECT id, sum(DISTINCT d) OVER (PARTITION BY k), avg(DISTINCT x) OVER (PARTITION BY k) FROM t",
+    ("SELECT id, count(DISTINCT x) OVER (PARTITION BY k), count(x) OVER (PARTITION BY k), "
+    "sum(DISTINCT x) OVER (PARTITION BY k ORDER BY id ROWS BETWEEN 5 PRECEDING AND CURRENT ROW) FROM t"),
+    ("SELECT id, count(DISTINCT v) OVER (PARTITION BY p ORDER BY ts RANGE BETWEEN INTERVAL '2' HOUR PRECEDING "
+    "AND CURRENT ROW), count(DISTINCT allnull) OVER (PARTITION BY p) FROM wt"),
+    "SELECT k, count(DISTINCT v) OVER (PARTITION BY k) FROM e",
+]
+
+SET_OPERATIONS = [
+    "SELECT x, y FROM ma INTERSECT ALL SELECT x, y FROM mb",
+    "SELECT x, y FROM ma EXCEPT ALL SELECT x, y FROM mb",
+    "SELECT x, y FROM mb EXCEPT ALL SELECT x, y FROM ma",
+    "SELECT x FROM ma INTERSECT ALL SELECT x FROM mb",
+    "SELECT y FROM mb MINUS ALL SELECT y FROM ma",
+    "SELECT k, g FROM t INTERSECT ALL SELECT k, g FROM u",
+    "SELECT k, g FROM t EXCEPT ALL SELECT k, g FROM u",
+    "SELECT k FROM u EXCEPT ALL SELECT k FROM t",
+    "SELECT k FROM t INTERSECT ALL SELECT v FROM u",
+    "SELECT k, g FROM t EXCEPT ALL SELECT k, g FROM t",
+    "SELECT k, g FROM t INTERSECT ALL SELECT k, g FROM t",
+    "SELECT k FROM t EXCEPT ALL SELECT k FROM e",
+    "SELECT k FROM e INTERSECT ALL SELECT k FROM t",
+    "SELECT k FROM t INTERSECT ALL SELECT k FROM u EXCEPT ALL SELECT k FROM s3",
+    "SELECT k FROM t EXCEPT ALL SELECT k FROM u ORDER BY k",
+    "SELECT z.k, count(*) FROM (SELECT k FROM t INTERSECT ALL SELECT k FROM u) z GROUP BY z.k",
+    "SELECT x, y FROM ma INTERSECT SELECT x, y FROM mb",
+    "SELECT x, y FROM ma EXCEPT SELECT x, y FROM mb",
+]
+
+
+@pytest.mark.parametrize("q", RANGE_FRAMES)
+def test_range_frames(db: tuple[Any, Any], q: str) -> None:
+    check(*db, q)
+
+
+@pytest.mark.parametrize("q, duck_sql", HIVE_UNITS)
+def test_range_offsets_in_hive_units(db: tuple[Any, Any], q: str, duck_sql: str) -> None:
+    check(*db, q, duck_sql)
+
+
+@pytest.mark.parametrize("q", DISTINCT_WINDOWS)
+def test_distinct_window_aggregates(db: tuple[Any, Any], q: str) -> None:
+    check(*db, q)
+
+
+@pytest.mark.parametrize("q", SET_OPERATIONS)
+def test_multiset_operations(db: tuple[Any, Any], q: str) -> None:
+    check(*db, q)
+
+
+@pytest.mark.parametrize("q, message, where", [
+    ("SELECT sum(x) OVER (ORDER BY x, id RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t",
+     "RANGE with an offset needs exactly one ORDER BY expression, not 2", "line 1:8"),
+    ("SELECT sum(x) OVER (ORDER BY x RANGE BETWEEN INTERVAL '1' DAY PRECEDING AND CURRENT ROW) FROM t",
+     "an interval offset needs a DATE or TIMESTAMP ORDER BY key, not bigint", "line 1:"),
+    ("SELECT sum(x) OVER (ORDER BY s RANGE BETWEEN 1 PRECEDING AND CURRENT ROW) FROM t",
+     "RANGE offsets need a numeric, DATE or TIMESTAMP ORDER BY key, not string", "line 1:"),
+    ("SELECT sum(x) OVER (ORDER BY x\n  RANGE BETWEEN -1 PRECEDING AND CURRENT ROW) FROM t",
+     "a window frame offset must not be negative", "line 2:"),
+    ("SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN 1.5 PRECEDING AND CURRENT ROW) FROM t",
+     "ROWS frame offsets must be integers: 1.5", "line 1:"),
+    ("SELECT sum(x) OVER (ORDER BY dt RANGE BETWEEN 1.5 PRECEDING AND CURRENT ROW) FROM t",
+     "a DATE key's RANGE offset is a whole number of days: 1.5", "line 1:"),
+    ("SELECT sum(x) OVER (ORDER BY id ROWS BETWEEN UNBOUNDED FOLLOWING AND CURRENT ROW) FROM t",
+     "a window frame cannot start at UNBOUNDED FOLLOWING", "line 1:8"),
+    ("SELECT stddev(DISTINCT x) OVER (PARTITION BY k) FROM t",
+     "DISTINCT in window aggregates is supported for count, sum, avg, min, max", ""),
+])
+def test_bad_frames_are_clear_errors(db: tuple[Any, Any], q: str, message: str, where: str) -> None:
+    import sql
+
+    with pytest.raises(sql.Error) as ex:
+        db[0].cursor().execute(q)
+    assert message in str(ex.value) and where in str(ex.value)

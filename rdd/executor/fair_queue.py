@@ -35,6 +35,13 @@ class FairQueue(Generic[T]):
             for item in list(self._pools.get(pool, ())):
                 yield pool, item
 
+    def starving(self) -> tuple[str, T] | None:
+        """The oldest pending item of a pool with no task running, if there is one."""
+        for pool, items in self._pools.items():
+            if items and not self._running[pool]:
+                return pool, items[0]
+        return None
+
     def remove(self, pool: str, item: T) -> None:
         items = self._pools[pool]
         items.remove(item)

@@ -2,6 +2,12 @@
 
 N worker threads take tasks from a ``FairQueue``, so concurrent jobs of different
 pools (sessions of the server, say) share the threads fairly.
+
+Threads cannot be preempted, and one task may run for minutes (a join over a big
+partition): when every thread is busy and a task arrives for a pool with nothing
+running, an extra thread is started for that pool (at most N extra at a time), so a
+short query never waits for another query's long tasks to end. The operating system
+then shares the cores between them, as it would between processes.
 """
 
 from __future__ import annotations
@@ -33,6 +39,9 @@ class ThreadBackend:
         self._running: dict[int, _Queued] = {}
         self._condition = threading.Condition()
         self._stopped = False
+        self._idle = 0  # worker threads waiting for a task
+        self._extra = 0  # extra threads serving pools that had nothing running
+        self._max_extra = threads
         self._threads = [
             threading.Thread(target=self._work, name=f"lamna-task-{i}", daemon=True)
             for i in range(threads)
@@ -46,6 +55,9 @@ class ThreadBackend:
             if not self._stopped:
                 self._queue.put(pool, _Queued(task, on_done))
                 self._condition.notify()
+                if not self._idle and self._extra < self._max_extra and self._queue.starving():
+                    self._extra += 1
+                    threading.Thread(target=self._work_extra, name="lamna-task-extra", daemon=True).start()
                 return
         on_done(TaskFailed(RuntimeError("the Context was stopped"), "", self.env.executor_id))
 
@@ -53,19 +65,40 @@ class ThreadBackend:
         while True:
             with self._condition:
                 while not self._stopped and not len(self._queue):
+                    self._idle += 1
                     self._condition.wait()
+                    self._idle -= 1
                 if self._stopped:
                     return
                 pool, item = next(self._queue.in_fair_order())
-                self._queue.remove(pool, item)
-                self._queue.started(pool)
-                self._running[item.task.identity.task_id] = item
-            try:
-                item.on_done(self._run(item))
-            finally:
-                with self._condition:
-                    self._queue.finished(pool)
-                    self._running.pop(item.task.identity.task_id, None)
+                self._take(pool, item)
+            self._run_taken(pool, item)
+
+    def _work_extra(self) -> None:
+        """An extra thread: runs tasks of pools that have nothing running, then ends."""
+        while True:
+            with self._condition:
+                found = None if self._stopped else self._queue.starving()
+                if found is None:
+                    self._extra -= 1
+                    return
+                pool, item = found
+                self._take(pool, item)
+            self._run_taken(pool, item)
+
+    def _take(self, pool: str, item: _Queued) -> None:
+        """Under the lock: ``item`` leaves the queue and counts as running in ``pool``."""
+        self._queue.remove(pool, item)
+        self._queue.started(pool)
+        self._running[item.task.identity.task_id] = item
+
+    def _run_taken(self, pool: str, item: _Queued) -> None:
+        try:
+            item.on_done(self._run(item))
+        finally:
+            with self._condition:
+                self._queue.finished(pool)
+                self._running.pop(item.task.identity.task_id, None)
 
     def _run(self, item: _Queued) -> TaskOutcome:
         task, identity = item.task, item.task.identity

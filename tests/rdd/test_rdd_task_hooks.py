@@ -133,3 +133,39 @@ def test_the_tracker_counts_a_cancelled_task_until_it_has_ended(thread_sc) -> No
             break
         done.wait(0.1)
     assert active() == 0 and not set(stages) & set(tracker.getActiveStageIds())
+
+
+def test_a_pool_with_nothing_running_gets_a_thread_when_all_are_busy(make_context) -> None:
+    """Threads cannot be preempted: while another pool's long tasks hold every thread,
+    a short job of a pool with nothing running still runs (on an extra thread), not
+    after the long tasks end."""
+    sc = make_context("local[2]")
+    holding, release = threading.Event(), threading.Event()
+    started = []
+
+    def hold(iterator):
+        started.append(1)
+        if len(started) >= 2:
+            holding.set()
+        while not release.wait(0.05):
+            TaskContext.get().check_interrupted()
+        yield from iterator
+
+    def run_long() -> None:
+        sc.setLocalProperty("spark.scheduler.pool", "long")
+        sc.parallelize(range(4), 4).mapPartitions(hold).count()
+
+    long_job = threading.Thread(target=run_long)
+    long_job.start()
+    try:
+        assert holding.wait(30), "the long job's tasks never held both threads"
+        answer: list[int] = []
+        short_job = threading.Thread(target=lambda: (
+            sc.setLocalProperty("spark.scheduler.pool", "short"),
+            answer.append(sc.parallelize(range(10), 1).sum())))
+        short_job.start()
+        short_job.join(30)  # a backstop, not a timing bound: without a thread it never ends
+        assert answer == [45] and long_job.is_alive()
+    finally:
+        release.set()
+        long_job.join(30)

@@ -24,6 +24,7 @@ from planner.expressions import (AggCall, Call, Case, Cast, Column, ColumnRef, E
                                  InSubquery, Literal, ScalarSubquery, SortKey, WindowCall, and_all,
                                  transform, walk)
 from sql.errors import BindError, NotSupportedError
+from sql import quantified
 from sql.generators import as_lateral_view
 from sql.set_operations import multiset_setop
 from sql.window_frames import DISTINCT_WINDOW_AGGREGATES, bind_frame
@@ -904,6 +905,8 @@ class _ExprBinder:
         match n:
             case exp.Column():
                 return self.column(n)
+            case _ if quantified.is_quantified(n):  # x > ALL (subquery) and friends
+                return self.bind(quantified.rewrite(n))
             case exp.Dot():
                 base = self.bind(n.this)
                 return self.field(base, n.expression.name, n)

@@ -246,19 +246,38 @@ def _restore(t: pa.Table, schema: pa.Schema) -> pa.Table:
 
 
 def _null_aware_anti(spec: JoinSpec, left: pa.Table, right: pa.Table) -> pa.Table:
-    """NOT IN: empty subquery keeps everything; a NULL in it keeps nothing; NULL keys go."""
+    """``x NOT IN (SELECT y … [WHERE correlation])``: the first key pair is (x, y), any
+    further pairs are the correlation's equalities. Per correlation group S of ``right``,
+    a row is kept when S is empty, or when x is not NULL, not in S, and S holds no NULL.
+    """
     if right.num_rows == 0:
         return left
-    rk = right.column(spec.right_keys[0]) if spec.right_keys else None
-    if rk is not None and rk.null_count > 0 and spec.residual is None:
-        return left.slice(0, 0)
-    lk = left.column(spec.left_keys[0])
-    left = left.filter(pc.is_valid(lk))
+    x, y = spec.left_keys[0], spec.right_keys[0]
+    left_groups, right_groups = list(spec.left_keys[1:]), list(spec.right_keys[1:])
     plain = JoinSpec("anti", spec.left_keys, spec.right_keys, spec.residual, spec.residual_pc, False,
                      spec.left_schema, spec.right_schema, spec.out_schema)
-    if rk is not None and rk.null_count > 0:
-        right = right.filter(pc.is_valid(rk))
-    return join_tables(plain, left, right)
+    if spec.residual is not None:
+        # a non-equality correlation: NULLs in S are not attributed to groups here
+        if right.column(y).null_count > 0 and not left_groups:
+            return left.slice(0, 0)
+        left = left.filter(pc.is_valid(left.column(x)))
+        return join_tables(plain, left, right.filter(pc.is_valid(right.column(y))))
+    if not left_groups:  # one group: the whole subquery
+        if right.column(y).null_count > 0:
+            return left.slice(0, 0)
+        return join_tables(plain, left.filter(pc.is_valid(left.column(x))), right)
+    kept = join_tables(plain, left, right)  # x in S: gone; x NULL never matches, so stays
+    by_group = JoinSpec("anti", tuple(left_groups), tuple(right_groups), None, None, False,
+                        spec.left_schema, spec.right_schema, spec.out_schema)
+    with_null = right.filter(pc.is_null(right.column(y)))
+    if with_null.num_rows:
+        kept = join_tables(by_group, kept, with_null)  # S holds a NULL: unknown, not kept
+    x_null = pc.is_null(kept.column(x))
+    if not pc.any(x_null).as_py():
+        return kept
+    # NULL NOT IN S is unknown unless S is empty
+    unknown = join_tables(by_group, kept.filter(x_null), right)
+    return pa.concat_tables([kept.filter(pc.invert(x_null)), unknown])
 
 
 def _cross_indices(nl: int, nr: int) -> tuple[np.ndarray, np.ndarray]:

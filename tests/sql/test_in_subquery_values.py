@@ -42,3 +42,14 @@ def test_in_subquery_as_a_value_matches_duckdb(conn, b: str, query: str) -> None
     got = sorted(cur.fetchall(), key=repr)
     expected = sorted(duckdb.sql(text).fetchall(), key=repr)
     assert got == expected
+
+
+@pytest.mark.parametrize("b", [B_WITH_NULL, B_NO_NULL], ids=["b-has-null", "b-no-null"])
+def test_correlated_not_in_keeps_nulls_per_group(conn, b: str) -> None:
+    """A NULL in one correlation group's values decides only that group's rows, and a
+    NULL x survives where its group is empty (it used to empty the whole result)."""
+    text = (f"with {A}, {b} select k, g from a "
+            f"where k not in (select b.k from b where b.g = a.g)")
+    cur = conn.cursor()
+    cur.execute(text)
+    assert sorted(cur.fetchall(), key=repr) == sorted(duckdb.sql(text).fetchall(), key=repr)

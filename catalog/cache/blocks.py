@@ -7,9 +7,11 @@ min/max/null count and small distinct sets) travels inside the batch's schema
 metadata, so it is beside the block wherever the block is: in memory, in its Arrow IPC
 spill file, or returned by the task that built it.
 
-Compression: a string column whose dictionary encoding is much smaller than the plain
-column is kept dictionary-encoded (the scan casts it back to the column's type when it
-reads it). Reading selects columns of the stored batch: no copy.
+Compression, where it pays, always in a form Arrow casts back exactly: a string column
+whose dictionary encoding is much smaller is kept dictionary-encoded (int8/int16
+indices); integers are kept in the narrowest integer type their block's range fits;
+decimals of precision up to 18 as ``decimal64``. The scan casts each column back to
+its type when it reads it. Reading selects columns of the stored batch: no copy.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ class ColumnSummary:
 @dataclass(frozen=True, slots=True)
 class BlockInfo:
     """Rows, Arrow bytes before (``raw_bytes``) and after (``stored_bytes``) encoding,
-    the names of dictionary-encoded columns and a summary per data column."""
+    the names of columns stored in a smaller type and a summary per data column."""
 
     rows: int
     raw_bytes: int
@@ -135,7 +137,7 @@ def _orderable(t: pa.DataType) -> bool:
 
 
 def _summarize(arr: pa.Array, t: pa.DataType) -> tuple[ColumnSummary, pa.Array | None]:
-    """(summary, dictionary-encoded form if it pays, else None) of one column."""
+    """(summary, a smaller stored form if one pays, else None) of one column."""
     nulls = arr.null_count
     if not _orderable(t) or len(arr) == nulls:
         return ColumnSummary(null_count=nulls), None
@@ -152,9 +154,29 @@ def _summarize(arr: pa.Array, t: pa.DataType) -> tuple[ColumnSummary, pa.Array |
             values = tuple(dictionary.dictionary.to_pylist())
         if dictionary is not None and dictionary.nbytes > DICTIONARY_GAIN * arr.nbytes:
             dictionary = None
-    elif _few_values(t, lo, hi):
-        values = tuple(pc.unique(arr.drop_null()).to_pylist())
+    else:
+        if _few_values(t, lo, hi):
+            values = tuple(pc.unique(arr.drop_null()).to_pylist())
+        dictionary = _narrowed(arr, t, lo, hi)
     return ColumnSummary(lo, hi, nulls, values), dictionary
+
+
+def _narrowed(arr: pa.Array, t: pa.DataType, lo: Any, hi: Any) -> pa.Array | None:
+    """``arr`` in a smaller type that holds every value exactly, or None."""
+    if pa.types.is_integer(t):
+        for narrow in (pa.int8(), pa.int16(), pa.int32()):
+            if narrow.bit_width >= t.bit_width:
+                return None
+            info = _INT_RANGES[narrow.bit_width]
+            if info[0] <= lo and hi <= info[1]:
+                return arr.cast(narrow)
+        return None
+    if pa.types.is_decimal128(t) and t.precision <= 18:
+        return arr.cast(pa.decimal64(t.precision, t.scale))
+    return None
+
+
+_INT_RANGES = {8: (-(2**7), 2**7 - 1), 16: (-(2**15), 2**15 - 1), 32: (-(2**31), 2**31 - 1)}
 
 
 def _dictionary(arr: pa.Array) -> pa.DictionaryArray | None:

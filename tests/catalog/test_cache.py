@@ -206,3 +206,25 @@ def test_compute_block_reads_data_columns_only(cat):
     src = cat.scan_source("default", "t", use_cache=False)
     (block,) = compute_block(src, src.splits()[0])
     assert block.schema.names == ["k", "v", "s"]
+
+
+def test_narrowed_columns_cast_back_exactly():
+    import datetime
+    import decimal
+
+    table = pa.table({
+        "small": pa.array([-3, 5, None], pa.int64()),
+        "mid": pa.array([-40000, 40000, 1], pa.int64()),
+        "wide": pa.array([-(2**40), 2**40, 0], pa.int64()),
+        "d": pa.array([decimal.Decimal("1.25"), None, decimal.Decimal("-99999.99")], pa.decimal128(15, 2)),
+        "big": pa.array([decimal.Decimal("1.5"), decimal.Decimal("2"), None], pa.decimal128(30, 1)),
+        "day": pa.array([datetime.date(2020, 1, 1), datetime.date(2020, 1, 9), None]),
+        "flag": ["x", "x", None],
+    })
+    (batch,) = encode(table)
+    stored = dict(zip(batch.schema.names, batch.schema.types))
+    assert (stored["small"], stored["mid"], stored["wide"]) == (pa.int8(), pa.int32(), pa.int64())
+    assert stored["d"] == pa.decimal64(15, 2) and stored["big"] == pa.decimal128(30, 1)
+    back = pa.table([c.cast(f.type) for c, f in zip(batch.columns, table.schema)], schema=table.schema)
+    assert back.equals(table)
+    assert info_of([batch]).column("day").values == (datetime.date(2020, 1, 1), datetime.date(2020, 1, 9))

@@ -310,7 +310,7 @@ def test_tiny_budget_evicts_spills_and_answers_correctly(conn, level):
     _rows(conn, "CREATE TABLE t (k BIGINT, s STRING) PARTITIONED BY (p INT)")
     for p in range(4):
         _load(conn, mirror, _data(p * 2000, p * 2000 + 2000), p)
-    _rows(conn, "SET lamna.cache.memory=40k")
+    _rows(conn, "SET lamna.cache.memory=10k")
     try:
         _rows(conn, f"CACHE TABLE t OPTIONS ('storageLevel' '{level}')")
         for _ in range(2):
@@ -319,7 +319,7 @@ def test_tiny_budget_evicts_spills_and_answers_correctly(conn, level):
             q = "SELECT a.k, b.p FROM t a JOIN t b ON a.k = b.k + 1 WHERE a.k % 997 = 0 ORDER BY a.k"
             assert _rows(conn, q) == mirror.rows(q.replace("t a", "t AS a").replace("t b", "t AS b"))
         report = _show(conn)[("default.t", None)]
-        assert report["evictions"] > 0 and report["memory_bytes"] <= 40 * 1024
+        assert report["evictions"] > 0 and report["memory_bytes"] <= 10 * 1024
         if level == "MEMORY_AND_DISK":
             assert report["on_disk"] > 0 and report["disk_bytes"] > 0
         else:

@@ -217,7 +217,7 @@ def test_narrowed_columns_cast_back_exactly():
         "mid": pa.array([-40000, 40000, 1], pa.int64()),
         "wide": pa.array([-(2**40), 2**40, 0], pa.int64()),
         "d": pa.array([decimal.Decimal("1.25"), None, decimal.Decimal("-99999.99")], pa.decimal128(15, 2)),
-        "big": pa.array([decimal.Decimal("1.5"), decimal.Decimal("2"), None], pa.decimal128(30, 1)),
+        "big": pa.array([decimal.Decimal("1.5"), decimal.Decimal(2), None], pa.decimal128(30, 1)),
         "day": pa.array([datetime.date(2020, 1, 1), datetime.date(2020, 1, 9), None]),
         "flag": ["x", "x", None],
     })

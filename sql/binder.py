@@ -9,7 +9,7 @@ from __future__ import annotations
 import decimal
 import difflib
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,6 +27,7 @@ from sql.errors import BindError, NotSupportedError
 from sql import quantified
 from sql.generators import as_lateral_view
 from sql.set_operations import multiset_setop
+from sql.tablesample import bind_tablesample
 from sql.window_frames import DISTINCT_WINDOW_AGGREGATES, bind_frame
 
 
@@ -146,8 +147,10 @@ def _name(e: Expr) -> str:
 
 class Binder:
     def __init__(self, tables: Tables, udfs: dict[str, Udf] | None = None,
-                 ids: Iterator[int] | None = None, udafs: dict[str, Udf] | None = None) -> None:
+                 ids: Iterator[int] | None = None, udafs: dict[str, Udf] | None = None,
+                 settings: Mapping[str, str] | None = None) -> None:
         self.tables = tables
+        self.settings = settings or {}  # the session's SET values (hive.sample.seednumber)
         self.udfs = udfs or {}
         self.udafs = udafs or {}
         self.ids = ids or itertools.count(1)
@@ -307,14 +310,13 @@ class Binder:
                         self._view_depth -= 1
                     names = list(found.column_names) if found.column_names else names
                     return self._rel_from_plan(plan, col_aliases or names, alias)
-                rel = self._scan(found, ".".join(parts), alias, col_aliases)
                 sample = node.args.get("sample")
                 if sample is not None:
-                    size = sample.args.get("size")
-                    if size is None or sample.args.get("percent") is not None or sample.args.get("bucket_numerator"):
-                        raise NotSupportedError(f"TABLESAMPLE {sample.sql(dialect='hive')}: only (n ROWS) is supported")
-                    rel = Rel(L.Limit(input=rel.plan, limit=self._const_int(size, "TABLESAMPLE")), rel.scope)
-                return rel
+                    return bind_tablesample(
+                        sample, found, ".".join(parts),
+                        lambda source: self._scan(source, ".".join(parts), alias, col_aliases),
+                        lambda e, rel: self.bind_expr(e, rel.scope, ctes), self.settings)
+                return self._scan(found, ".".join(parts), alias, col_aliases)
             case exp.Subquery():
                 plan, names = self.bind_query(node.this, outer if node.args.get("lateral") else None, ctes)
                 plan, names = self._order_limit_on(node, plan, names, None, ctes)

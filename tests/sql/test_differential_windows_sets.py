@@ -191,3 +191,112 @@ def test_bad_frames_are_clear_errors(db: tuple[Any, Any], q: str, message: str, 
     with pytest.raises(sql.Error) as ex:
         db[0].cursor().execute(q)
     assert message in str(ex.value) and where in str(ex.value)
+
+
+# -- TABLESAMPLE: the rows a sample must hold, computed on the same data ---------------------
+
+def _with_buckets(table: pa.Table, column: str, buckets: int) -> pa.Table:
+    """``table`` plus ``__bucket``: the engine's hash bucket of ``column`` (what BUCKET ON uses)."""
+    from rdd.columnar import hash_partition_ids
+
+    return table.append_column("__bucket", pa.array(hash_partition_ids(table, [column], buckets)))
+
+
+@pytest.mark.parametrize("column, x, y", [("id", 3, 8), ("k", 1, 2), ("g", 2, 3), ("d", 4, 5), ("dt", 1, 1), ("s", 7, 7)])
+def test_bucket_sample_on_a_column_is_its_hash_bucket(db: tuple[Any, Any], column: str, x: int, y: int) -> None:
+    from conftest import TABLES
+
+    lamna, duck = db
+    duck.register("t_sampled", _with_buckets(TABLES["t"], column, y))
+    check(lamna, duck, f"SELECT * FROM t TABLESAMPLE (BUCKET {x} OUT OF {y} ON {column})",
+          f"SELECT * EXCLUDE (__bucket) FROM t_sampled WHERE __bucket = {x - 1}")
+    check(lamna, duck, f"SELECT s.g, count(*), sum(s.x) FROM t TABLESAMPLE (BUCKET {x} OUT OF {y} ON {column}) s "
+                       f"WHERE s.y > 0 GROUP BY s.g",
+          f"SELECT g, count(*), sum(x) FROM t_sampled WHERE __bucket = {x - 1} AND y > 0 GROUP BY g")
+
+
+def test_bucket_samples_partition_the_table(db: tuple[Any, Any]) -> None:
+    """The y samples of one column are disjoint and together hold every row once."""
+    lamna, duck = db
+    parts = " UNION ALL ".join(f"SELECT * FROM t TABLESAMPLE (BUCKET {i} OUT OF 4 ON g)" for i in range(1, 5))
+    check(lamna, duck, parts, "SELECT * FROM t")
+
+
+def test_bucket_sample_on_rand_is_a_subset(db: tuple[Any, Any]) -> None:
+    cur = db[0].cursor()
+    cur.execute("SELECT id FROM t TABLESAMPLE (BUCKET 1 OUT OF 2 ON rand())")
+    ids = [r[0] for r in cur.fetchall()]
+    assert len(set(ids)) == len(ids) and set(ids) <= set(range(200))
+    assert 0 < len(ids) < 200  # each row in with probability 1/2
+
+
+def _chosen_rows(lamna: Any, percent: float, seed: int) -> list[int]:
+    """The ids (= row positions) of the splits Hive's block sampling picks from ``t``."""
+    from planner.sampling import block_sample
+
+    splits = block_sample(lamna.session.registered["t"].splits(), percent, seed)
+    return sorted(i for s in splits for i in range(s.start, s.start + (s.length or 0)))
+
+
+@pytest.mark.parametrize("percent, seed", [(30, 0), (30, 1), (50, 2), (0.5, 5), (100, 3), (0, 0)])
+def test_percent_sample_is_whole_splits_from_the_seed(db: tuple[Any, Any], percent: float, seed: int) -> None:
+    lamna, duck = db
+    ids = _chosen_rows(lamna, percent, seed)
+    cur = lamna.cursor()
+    cur.execute(f"SET hive.sample.seednumber={seed}")
+    try:
+        check(lamna, duck, f"SELECT * FROM t TABLESAMPLE ({percent} PERCENT)",
+              f"SELECT * FROM t WHERE id IN ({', '.join(map(str, ids)) or 'NULL'})")
+    finally:
+        cur.execute("SET hive.sample.seednumber=0")
+    assert len(ids) >= 200 * percent / 100  # at least n percent, at split granularity
+    assert (len(ids) == 200) == (percent == 100)
+
+
+def test_rows_sample(db: tuple[Any, Any]) -> None:
+    cur = db[0].cursor()
+    cur.execute("SELECT count(*) FROM t TABLESAMPLE (7 ROWS)")
+    assert cur.fetchall() == [(7,)]
+
+
+@pytest.mark.parametrize("q, message", [
+    ("SELECT * FROM t TABLESAMPLE (BUCKET 2 OUT OF 3)",
+     "TABLESAMPLE (BUCKET 2 OUT OF 3) of t, which is not bucketed, needs ON <column> or ON rand()"),
+    ("SELECT * FROM t TABLESAMPLE (BUCKET 4 OUT OF 3 ON id)", "need whole numbers with 1 <= x <= y"),
+    ("SELECT * FROM t TABLESAMPLE (120 PERCENT)", "the percentage must be between 0 and 100"),
+    ("SELECT * FROM t TABLESAMPLE (BUCKET 1 OUT OF 3 ON nope)", "nope"),
+])
+def test_bad_samples_are_clear_errors(db: tuple[Any, Any], q: str, message: str) -> None:
+    import sql
+
+    with pytest.raises(sql.Error) as ex:
+        db[0].cursor().execute(q)
+    assert message in str(ex.value) and "line 1:" in str(ex.value)
+
+
+def test_bucket_sample_of_a_bucketed_table_reads_only_its_bucket_files(tmp_path: Any, duck: Any) -> None:
+    """Sampling a table on its bucket column: the same rows as the hash says, and when the
+    bucket count is a multiple of y the other bucket files are not even read."""
+    import sql
+    from rdd.columnar import hash_partition_ids
+
+    rows = pa.table({"id": pa.array(range(300), pa.int32()), "name": pa.array([f"n{i % 17}" for i in range(300)])})
+    buckets = hash_partition_ids(rows, ["id"], 2)
+    with sql.connect(warehouse=str(tmp_path)) as conn:
+        cur = conn.cursor()
+        cur.execute("CREATE TABLE b (id INT, name STRING) CLUSTERED BY (id) INTO 4 BUCKETS STORED AS PARQUET")
+        cur.execute("INSERT INTO b VALUES " + ", ".join(f"({i}, 'n{i % 17}')" for i in range(300)))
+        ctx = conn.session.rdd_context
+        ctx.setJobGroup("bucket-sample", "sample")
+        cur.execute("SELECT id, name FROM b TABLESAMPLE (BUCKET 2 OUT OF 2)")  # ON the bucket column
+        got = sorted(cur.fetchall())
+        tracker = ctx.statusTracker()
+        stages = {s for j in tracker.getJobIdsForGroup("bucket-sample") for s in tracker.getJobInfo(j).stageIds}
+        read = sum(info.inputRecords for s in stages if (info := tracker.getStageInfo(s)))
+        split_buckets = [s.bucket for s in conn.session.catalog.scan_source("default", "b").splits()]
+    expected = sorted((i, f"n{i % 17}") for i in range(300) if buckets[i] == 1)
+    assert got == expected
+    if all(b is not None for b in split_buckets):  # bucket files known: half of them read
+        assert read == len(expected)
+    else:
+        assert read == 300

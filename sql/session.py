@@ -23,6 +23,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError as SqlglotParseError
 
+from catalog.errors import CatalogError
 from catalog.scan import ScanSource
 from planner import logical as L
 from planner import types as T
@@ -117,7 +118,10 @@ class _Tables:
                 return cached
             q = sqlglot.parse_one(t.view_sql, read="hive")
             return ViewDef(t.qualified_name, q, tuple(c.name for c in t.columns) or None)
-        return cat.scan_source(t.db, t.name)
+        try:
+            return cat.scan_source(t.db, t.name)
+        except CatalogError as ex:  # its storage cannot be listed (a missing bucket, a lock held too long)
+            raise E.OperationalError(f"{type(ex).__name__}: {ex}") from ex
 
     def _convert(self, found: Any, name: str) -> ScanSource | ViewDef | None:
         if isinstance(found, (ViewDef,)) or isinstance(found, ScanSource):
@@ -375,7 +379,7 @@ class Session:
 
     # -- planning
     def bind(self, stmt: exp.Expression) -> tuple[L.LogicalPlan, list[str]]:
-        binder = Binder(_Tables(self), self.udfs, self._ids, self.udafs)
+        binder = Binder(_Tables(self), self.udfs, self._ids, self.udafs, self.settings)
         return binder.bind_query(stmt)
 
     def plan_query(self, stmt: exp.Expression, compile: bool = True) -> QueryOutput:

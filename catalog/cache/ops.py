@@ -185,7 +185,8 @@ class CacheOps:
             seen.append(item)
 
     def _record_table(self, t: Table, version: int) -> None:
-        self._record(("table", t.db, t.name, fingerprint(t), version))
+        if getattr(self._inputs, "seen", None) is not None:  # only while recording
+            self._record(("table", t.db, t.name, fingerprint(t), version))
 
     def _record_view(self, t: Table) -> None:
         if t.is_view:

@@ -2,7 +2,8 @@
 managers (where the bytes are) and the registry (what the blocks contain).
 
 Bytes are counted per block manager, so a block is counted once however many
-connections of the process read it. Hits and evictions are the block managers'
+connections of the process read it. ``skipped`` counts the planned scans (EXPLAIN
+included) that left a block out by its statistics. Hits and evictions are the block managers'
 per-block counters; on ``local-cluster`` masters the workers' managers report sizes
 only (hits, evictions and statistics of blocks built lazily there stay unknown).
 """

@@ -2,6 +2,11 @@
 
 Every read and write goes through a ``(FileSystem, path)`` pair from ``resolve``, so a
 local path, a ``file://`` URI and ``s3://bucket/...`` take exactly the same code path.
+Object stores are configured the way their SDKs are, from the environment (for S3:
+``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``,
+``AWS_DEFAULT_REGION``/``AWS_REGION``, ``AWS_ENDPOINT_URL`` for S3-compatible stores,
+and ``~/.aws`` profiles): locations are plain ``s3://bucket/path`` URIs, so no secret
+is ever stored in the metastore.
 Names starting with ``.`` or ``_`` are hidden (Hive and Spark's rule): staging
 directories, ``_SUCCESS`` markers and checksums are never read as data.
 """
@@ -12,7 +17,10 @@ import os
 import posixpath
 from dataclasses import dataclass
 
+import pyarrow as pa
 import pyarrow.fs as pafs
+
+from catalog.errors import CatalogError, DataFormatError
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,9 @@ def list_data_files(fs: pafs.FileSystem, root: str, recursive: bool = True, *,
     """
     info = fs.get_file_info(root)
     if info.type == pafs.FileType.NotFound:
+        missing = missing_bucket(fs, root)
+        if missing is not None:  # a missing directory is an empty table; a missing bucket is a mistake
+            raise DataFormatError(f"bucket {missing!r} does not exist", f"{fs.type_name}://{root}")
         return []
     if info.type == pafs.FileType.File:
         return [DataFile(root, info.size)]
@@ -66,6 +77,33 @@ def list_data_files(fs: pafs.FileSystem, root: str, recursive: bool = True, *,
                 out.append(DataFile(entry.path, entry.size))
     out.sort(key=lambda f: f.path)
     return out
+
+
+def _bucketed_store(fs: pafs.FileSystem) -> bool:
+    """Object stores whose paths start with a bucket (S3, GCS)."""
+    kinds = tuple(k for k in (getattr(pafs, "S3FileSystem", None), getattr(pafs, "GcsFileSystem", None)) if k)
+    return isinstance(fs, kinds)
+
+
+def missing_bucket(fs: pafs.FileSystem, path: str) -> str | None:
+    """The bucket of ``path`` if it is on an object store and that bucket does not exist."""
+    if not _bucketed_store(fs):
+        return None
+    bucket = path.lstrip("/").split("/", 1)[0]
+    return bucket if fs.get_file_info(bucket).type == pafs.FileType.NotFound else None
+
+
+def check_location(location: str) -> None:
+    """Fail early, naming ``location``, when it cannot hold a table: a malformed URI,
+    an unknown filesystem, an unreachable store or a missing bucket. (A missing
+    directory is fine: it is made on the first write, and reads as an empty table.)"""
+    try:
+        fs, path = resolve(location)
+        missing = missing_bucket(fs, path)
+    except (OSError, ValueError, pa.ArrowException) as e:
+        raise CatalogError(f"Location {location} cannot be used: {e}") from e
+    if missing is not None:
+        raise CatalogError(f"Location {location}: bucket {missing!r} does not exist")
 
 
 def list_subdirs(fs: pafs.FileSystem, root: str) -> list[str]:

@@ -20,6 +20,14 @@ A writer killed before (2) leaves only its hidden staging directory, removed at 
 next open; killed after (2), the next open rolls the renames forward. Readers snapshot
 the file list only while no commit is in flight (``Catalog.scan_source``), so they see
 all of a write or none of it.
+
+On object stores (S3, GCS) a "rename" is a server-side copy and a delete, file by file
+(``FileSystem.move``), so phase 3 is neither atomic nor instant there. What still holds:
+readers through a Lamna catalog see all of a write or none (they wait while the journal
+says ``committing``, and roll a dead writer's renames forward), and nothing is lost
+(every step is redone from the journal until it completes). What does not: a tool that
+lists the bucket itself during phase 3 can see part of the new files beside part of
+the old ones, and phase 3 takes time in proportion to the bytes written.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from __future__ import annotations
 import functools
 import os
 import posixpath
+import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -324,11 +333,20 @@ def collect_trash(root: str, retention_seconds: float, now: float | None = None)
     removed = 0
     for e in fs.get_file_info(pafs.FileSelector(path, allow_not_found=True)):
         if e.base_name.startswith(TRASH_PREFIX) and e.type == pafs.FileType.Directory:
-            mtime = e.mtime.timestamp() if e.mtime is not None else 0.0
-            if now - mtime >= retention_seconds:
+            created = _trash_time(e)
+            if created is not None and now - created >= retention_seconds:
                 fs.delete_dir(e.path)
                 removed += 1
     return removed
+
+
+def _trash_time(entry: pafs.FileInfo) -> float | None:
+    """When a trash directory was made: the time in its name (object stores give
+    directories no mtime), else its mtime (trash of older versions); None: unknown, kept."""
+    m = re.search(r"-(\d{9,})$", entry.base_name)
+    if m:
+        return float(m.group(1))
+    return entry.mtime.timestamp() if entry.mtime is not None else None
 
 
 def find_in_trash(root: str, location: str) -> str | None:
@@ -349,8 +367,12 @@ def staging_location(root: str, write_id: str) -> str:
     return join(root, STAGING_PREFIX + write_id)
 
 
-def trash_location(root: str, write_id: str) -> str:
-    return join(root, TRASH_PREFIX + write_id)
+def trash_location(root: str, write_id: str, now: float | None = None) -> str:
+    """The hidden directory a write moves replaced files into, named with its time
+    (``collect_trash`` ages it by that name)."""
+    import time
+
+    return join(root, f"{TRASH_PREFIX}{write_id}-{int(time.time() if now is None else now)}")
 
 
 def process_start_time(pid: int) -> float | None:

@@ -23,7 +23,15 @@ from catalog.errors import (
     TableExists,
     WriteError,
 )
-from catalog.files import delete_dir, exists, join, list_data_files, resolve, sync
+from catalog.files import (
+    delete_dir,
+    exists,
+    join,
+    list_data_files,
+    missing_bucket,
+    resolve,
+    sync,
+)
 from catalog.metastore import Metastore
 from catalog.model import (
     EXTERNAL,
@@ -97,14 +105,28 @@ class WriteOps:
         write_id = new_write_id()
         staging = staging_location(t.location, write_id)  # type: ignore[arg-type]
         self.metastore.begin_write(write_id, t.db, t.name, staging, self._host, *self._me())
-        fs, staging_path = resolve(staging)
-        fs.create_dir(staging_path, recursive=True)
+        self._make_staging(write_id, staging, t.qualified_name)
         ws = WriteSpec(
             table=with_codec_options(t), write_id=write_id, staging=staging, static_partition=static,  # type: ignore[arg-type]
             max_rows_per_file=max_rows_per_file or int(t.props.get("lamna.max.rows.per.file", 1_000_000)),
             overwrite=overwrite, partition_locations=self._bucket_merge_locations(t) if not overwrite else (),
         )
         return PendingWrite(self, ws, overwrite, max_partitions=max_partitions)
+
+    def _make_staging(self, write_id: str, staging: str, target: str) -> None:
+        """Create a write's staging directory; if the storage refuses (a missing bucket,
+        no permission), end the journal entry and say which location failed."""
+        try:
+            fs, staging_path = resolve(staging)
+            missing = missing_bucket(fs, staging_path)
+            if missing is not None:
+                raise WriteError(f"Cannot write into {target}: bucket {missing!r} of {staging} does not exist")
+            fs.create_dir(staging_path, recursive=True)
+        except (OSError, WriteError) as e:
+            self.metastore.end_write(write_id)
+            if isinstance(e, WriteError):
+                raise
+            raise WriteError(f"Cannot write into {target}: {staging} cannot be created ({e})") from e
 
     def _bucket_merge_locations(self, t: Table) -> tuple[tuple[str, str], ...]:
         """Where an INSERT INTO a bucketed table finds the bucket files it merges."""
@@ -146,8 +168,7 @@ class WriteOps:
         write_id = new_write_id()
         staging = staging_location(table.location, write_id)  # type: ignore[arg-type]
         self.metastore.begin_write(write_id, table.db, table.name, staging, self._host, *self._me())
-        fs, staging_path = resolve(staging)
-        fs.create_dir(staging_path, recursive=True)
+        self._make_staging(write_id, staging, table.qualified_name)
         spec = WriteSpec(table=with_codec_options(table), write_id=write_id, staging=staging,
                          max_rows_per_file=max_rows_per_file or 1_000_000)
         pending = PendingWrite(self, spec, overwrite=False, create=table)
@@ -245,9 +266,9 @@ class WriteOps:
         write_id = new_write_id()
         staging = staging_location(location, write_id)
         self.metastore.begin_write(write_id, "", location, staging, self._host, *self._me())
+        self._make_staging(write_id, staging, location)
         fs, staging_path = resolve(staging)
         try:
-            fs.create_dir(staging_path, recursive=True)
             spec = WriteSpec(table=t, write_id=write_id, staging=staging, max_rows_per_file=max_rows_per_file)
             files = [f for group in run_tasks(spec, _rows_of(data)) for f in group]
             dfs, dpath = resolve(location)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlglot import exp
 
 import catalog
+from catalog.files import check_location
 from catalog.model import EXTERNAL, MANAGED, VIEW, Column, StorageFormat, Table
 from catalog.types import format_hive_type, from_arrow
 from sql.statements.common import (
@@ -196,6 +197,7 @@ def create_table(ctx: Ctx, create: exp.Create) -> StatementResult:
         location=cl.location, comment=cl.comment, properties=tuple(cl.properties),
         bucket_columns=cl.bucket_columns, sort_columns=cl.sort_columns, num_buckets=cl.num_buckets,
     )
+    _check_location(ctx, cl)
     with located(pos):
         created = ctx.catalog.create_table(table, if_not_exists=if_not_exists)
     return StatementResult(message=None if created else f"Table {db}.{name} already exists; nothing done")
@@ -215,6 +217,7 @@ def _create_like(ctx: Ctx, create: exp.Create, cl: _Clauses, db: str, name: str,
     )
     if kind == EXTERNAL and table.location is None:
         raise ctx.error(f"External table {db}.{name} needs a LOCATION", create)
+    _check_location(ctx, cl)
     with located(ctx.pos(create.this)):
         created = ctx.catalog.create_table(table, if_not_exists=if_not_exists)
     return StatementResult(message=None if created else f"Table {db}.{name} already exists; nothing done")
@@ -232,6 +235,7 @@ def _ctas(ctx: Ctx, create: exp.Create, cl: _Clauses, db: str, name: str, kind: 
     with located(pos):
         if ctx.catalog.table_exists(db, name):
             raise catalog.errors.TableExists(f"{db}.{name}")
+    _check_location(ctx, cl)
     output = ctx.session.run_query(query)
     fields = list(output.schema)
     columns = []
@@ -256,6 +260,15 @@ def _ctas(ctx: Ctx, create: exp.Create, cl: _Clauses, db: str, name: str, kind: 
         # all or nothing: the table appears in the same transaction that commits its rows
         result = ctx.catalog.create_table_as(table, query_data(output))
     return StatementResult(rowcount=result.rows)
+
+
+def _check_location(ctx: Ctx, cl: _Clauses) -> None:
+    """A LOCATION that cannot hold data (missing bucket, unknown filesystem) is an error
+    of the statement, at the LOCATION clause, before anything is created."""
+    if cl.location is None:
+        return
+    with located(ctx.word_pos("LOCATION")):
+        check_location(cl.location)
 
 
 def create_view(ctx: Ctx, create: exp.Create) -> StatementResult:

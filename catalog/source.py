@@ -87,17 +87,17 @@ class TableSource:
 
     @property
     def bucketing(self) -> Bucketing | None:
-        """The table's bucketing when every listed file is one of its bucket files (names
-        ``bucket-<i>-...``, i < n); the splits of those files carry their bucket. None for
-        unbucketed tables and for data that does not follow the layout (files loaded
-        before an ``ALTER TABLE ... CLUSTERED BY``), which the planner must not trust."""
+        """The table's bucketing when every listed file is one of its bucket files under
+        the current layout (``catalog.buckets``); the splits of those files carry their
+        bucket. None for unbucketed tables and for data that does not follow the layout
+        (files from before an ``ALTER TABLE ... CLUSTERED BY``), which the planner must
+        not trust."""
         t = self.table
         if not t.num_buckets:
             return None
         for p in self.parts:
             for f in p.files:
-                b = bucket_of(f.path)
-                if b is None or b >= t.num_buckets:
+                if bucket_of(f.path, t) is None:
                     return None
         return Bucketing(t.bucket_columns, t.num_buckets, t.sort_columns)
 
@@ -217,7 +217,7 @@ class TableSource:
     ) -> list[ScanSplit]:
         uri = self._uri(f.path)
         if self.table.num_buckets:
-            bucket = bucket_of(f.path)
+            bucket = bucket_of(f.path, self.table)
             return [replace(s, bucket=bucket) for s in self._unbucketed_splits(fmt, f, uri, values, pexpr, predicate)]
         return self._unbucketed_splits(fmt, f, uri, values, pexpr, predicate)
 

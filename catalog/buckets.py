@@ -1,8 +1,10 @@
 """Bucketed tables: ``CLUSTERED BY (c, ...) [SORTED BY (c [ASC|DESC], ...)] INTO n BUCKETS``.
 
 A write leaves exactly n files in every partition it touches (in the table's directory
-when it is not partitioned), one per bucket, named ``bucket-00003-<write id>.<ext>`` so
-that the bucket is read back from the name. Row r belongs to bucket
+when it is not partitioned), one per bucket, named ``bucket-00003-<layout>-<write id>.<ext>``:
+the bucket is read back from the name, and ``<layout>`` (a digest of the bucket columns
+and n) tells files written under another ``CLUSTERED BY`` — an ``ALTER TABLE`` changes
+only the definition, as in Hive — from files the current layout vouches for. Row r belongs to bucket
 ``rdd.columnar.hash_partition_ids(rows, columns, n)[r]`` over the declared column types:
 the hash and modulus of the engine's own shuffle (never Python's ``hash``), so bucket i
 of a table is exactly partition i of a shuffle on the bucket columns, in any process.
@@ -25,13 +27,15 @@ How a write gets there:
    are still the bucket's files (``merge_conflicts``): of two concurrent INSERTs into
    one bucket, one fails and writes nothing instead of losing the other's rows.
 
-Files of a bucketed partition that do not follow the naming (written before an
+Files of a bucketed partition that do not follow the current layout (written before an
 ``ALTER TABLE ... CLUSTERED BY``, or by another tool) stop an INSERT INTO with an error
-naming them; INSERT OVERWRITE rewrites the partition bucketed.
+naming them, and the scan source then reports no bucketing; INSERT OVERWRITE rewrites
+the partition bucketed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
@@ -47,22 +51,32 @@ from catalog.files import DataFile, join, list_data_files, resolve, sync
 from catalog.formats.base import ReadRequest
 
 if TYPE_CHECKING:
+    from catalog.model import Table
     from catalog.writer import WriteSpec, WrittenFile
 
 BUCKET_PREFIX = "bucket-"
-_BUCKET_NAME = re.compile(r"^bucket-(\d+)-")
+_BUCKET_NAME = re.compile(r"^bucket-(\d+)-([0-9a-f]{8})-")
 
 PartitionKey = tuple[tuple[str, str | None], ...]
 
 
-def bucket_file_name(bucket: int, write_id: str, extension: str) -> str:
-    return f"{BUCKET_PREFIX}{bucket:05d}-{write_id[:12]}{extension}"
+def layout_tag(t: Table) -> str:
+    """8 hex digits naming a table's bucket layout (its bucket columns and count)."""
+    text = ",".join(t.bucket_columns) + "/" + str(t.num_buckets)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def bucket_of(name: str) -> int | None:
-    """The bucket of a file from its base name; None if it is not a bucket file."""
+def bucket_file_name(t: Table, bucket: int, write_id: str, extension: str) -> str:
+    return f"{BUCKET_PREFIX}{bucket:05d}-{layout_tag(t)}-{write_id[:12]}{extension}"
+
+
+def bucket_of(name: str, t: Table) -> int | None:
+    """The bucket of a file of ``t`` from its name; None unless it is a bucket file
+    written under ``t``'s current layout."""
     m = _BUCKET_NAME.match(posixpath.basename(name))
-    return int(m.group(1)) if m else None
+    if m is None or m.group(2) != layout_tag(t) or int(m.group(1)) >= (t.num_buckets or 0):
+        return None
+    return int(m.group(1))
 
 
 def bucket_ids(rows: pa.Table | pa.RecordBatch, columns: tuple[str, ...], num_buckets: int) -> np.ndarray:
@@ -96,13 +110,13 @@ def sort_rows(rows: pa.Table, sort_columns: tuple[tuple[str, str], ...]) -> pa.T
     return rows.take(indices)
 
 
-def list_bucket_files(location: str) -> tuple[dict[int, list[DataFile]], list[DataFile]]:
+def list_bucket_files(location: str, t: Table) -> tuple[dict[int, list[DataFile]], list[DataFile]]:
     """A partition directory's visible files (empty ones too) by bucket, and the rest."""
     fs, path = resolve(location)
     by_bucket: dict[int, list[DataFile]] = {}
     others: list[DataFile] = []
     for f in list_data_files(fs, path, recursive=False, include_empty=True):
-        b = bucket_of(f.path)
+        b = bucket_of(f.path, t)
         if b is None:
             others.append(f)
         else:
@@ -179,7 +193,7 @@ def _write_bucket_file(spec: WriteSpec, key: PartitionKey, bucket: int, rows: pa
     rows = sort_rows(rows.combine_chunks(), t.sort_columns)
     fs, staging = resolve(spec.staging)
     directory = _make_dirs_under(fs, staging, rel, spec)
-    name = bucket_file_name(bucket, spec.write_id, fmt.EXTENSION)
+    name = bucket_file_name(t, bucket, spec.write_id, fmt.EXTENSION)
     path = posixpath.join(directory, name)
     fmt.write(fs, path, rows, t.columns, t.storage)
     sync(fs, path)
@@ -190,18 +204,12 @@ def _write_bucket_file(spec: WriteSpec, key: PartitionKey, bucket: int, rows: pa
 def _read_bucket(spec: WriteSpec, location: str, bucket: int) -> tuple[pa.Table | None, tuple[str, ...], int]:
     """The rows of one bucket's current file(s) in a partition, their names and size."""
     t = spec.table
-    by_bucket, others = list_bucket_files(location)
+    by_bucket, others = list_bucket_files(location, t)
     if others:
         raise WriteError(
             f"Cannot INSERT INTO bucketed table {t.qualified_name}: {others[0].path} is not one of its bucket "
-            f"files (written before the table was bucketed, or by another tool); INSERT OVERWRITE that "
-            f"partition to rewrite it bucketed"
-        )
-    stale = sorted(b for b in by_bucket if b >= (t.num_buckets or 0))
-    if stale:
-        raise WriteError(
-            f"Cannot INSERT INTO bucketed table {t.qualified_name}: {by_bucket[stale[0]][0].path} belongs to "
-            f"bucket {stale[0]} but the table has {t.num_buckets} buckets; INSERT OVERWRITE that partition"
+            f"files (written before the table was bucketed or re-bucketed, or by another tool); "
+            f"INSERT OVERWRITE that partition to rewrite it bucketed"
         )
     files = by_bucket.get(bucket, [])
     if not files:
@@ -238,12 +246,12 @@ def empty_buckets(spec: WriteSpec, files: list[WrittenFile], affected: dict[str,
     for rel, values in sorted(affected.items()):
         have = {f.bucket for f in files if f.rel_dir == rel}
         if not overwrite and rel in locations:
-            have |= set(list_bucket_files(locations[rel])[0])
+            have |= set(list_bucket_files(locations[rel], t)[0])
         for b in range(t.num_buckets or 0):
             if b in have:
                 continue
             directory = _make_dirs_under(fs, staging, rel, spec)
-            name = bucket_file_name(b, spec.write_id, fmt.EXTENSION)
+            name = bucket_file_name(t, b, spec.write_id, fmt.EXTENSION)
             fmt.write(fs, posixpath.join(directory, name), empty, t.columns, t.storage)
             out.append(WrittenFile(values, name, 0, fs.get_file_info(posixpath.join(directory, name)).size,
                                    bucket=b))
@@ -258,7 +266,7 @@ def merge_conflicts(spec: WriteSpec, files: list[WrittenFile], locations: dict[s
     for f in files:
         location = locations[f.rel_dir]
         if location not in listings:
-            listings[location] = list_bucket_files(location)[0]
+            listings[location] = list_bucket_files(location, spec.table)[0]
         now = {posixpath.basename(d.path) for d in listings[location].get(f.bucket, [])}  # type: ignore[arg-type]
         if now != set(f.replaces):
             raise WriteError(

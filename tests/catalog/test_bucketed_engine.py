@@ -38,14 +38,15 @@ def test_engine_insert_into_bucketed_table_and_query_it(conn):
                 "CLUSTERED BY (name) SORTED BY (id DESC) INTO 6 BUCKETS")
     cur.execute("INSERT INTO ev PARTITION (day) SELECT id, name, day FROM incoming")
     cur.execute("INSERT INTO ev PARTITION (day='mon') SELECT id + 100000, name FROM incoming WHERE id % 7 = 0")
-    location = conn.session.catalog.get_table("default", "ev").location
+    table = conn.session.catalog.get_table("default", "ev")
+    location = table.location
     for day in ("day=mon", "day=tue"):
         files = sorted(f for f in os.listdir(os.path.join(location, day)) if not f.startswith("."))
-        assert sorted(bucket_of(f) for f in files) == list(range(6))
+        assert sorted(bucket_of(f, table) for f in files) == list(range(6))
         for f in files:
             assert f.endswith(".parquet")
             rows = pq.read_table(os.path.join(location, day, f))
-            assert (hash_partition_ids(rows, ["name"], 6) == bucket_of(f)).all()
+            assert (hash_partition_ids(rows, ["name"], 6) == bucket_of(f, table)).all()
             ids = rows.column("id").to_pylist()
             assert ids == sorted(ids, reverse=True)
     duck = duckdb.connect()

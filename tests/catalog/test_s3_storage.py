@@ -129,8 +129,12 @@ def test_managed_tables_located_on_s3_take_every_write(conn, s3):
     assert _rows(conn, Q.format("t")) == _duck(Q.format(
         "(SELECT * FROM orders WHERE region <> 'eu' OR id % 2 = 0)"))
     keys = _keys(fs, f"{bucket}/warehouse/t")
-    assert keys and all("/region=" in k for k in keys)
     assert not [k for k in keys if "/.lamna-staging-" in k]  # staging is gone once committed
+    # the replaced eu files wait in the trash for scans planned before the overwrite
+    # (object stores give directories no mtime: the trash is aged by the time in its name)
+    assert [k for k in keys if "/.lamna-trash-" in k]
+    data = [k for k in keys if "/." not in k]
+    assert data and all("/region=" in k for k in data)
     # a bucketed table on S3: one file per bucket
     cur.execute(f"CREATE TABLE b (id BIGINT, customer STRING) CLUSTERED BY (customer) INTO 3 BUCKETS "
                 f"STORED AS TEXTFILE LOCATION 's3://{bucket}/warehouse/b'")

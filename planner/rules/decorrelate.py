@@ -57,7 +57,8 @@ def _decorrelate_node(node: L.LogicalPlan) -> L.LogicalPlan:
                 exprs.append((col, e2))
             return L.Project(input=plan, exprs=tuple(exprs))
         case L.Join() if node.condition is not None and _has_sub(node.condition):
-            raise DecorrelationError("subqueries in JOIN ... ON are not supported")
+            from planner.rules.decorrelate_join import rewrite_join_subqueries
+            return rewrite_join_subqueries(node)
         case L.Aggregate() if any(_has_sub(e) for e in L.expressions(node)):
             raise DecorrelationError("subqueries inside aggregate arguments are not supported")
         case L.Sort() if any(_has_sub(e) for e in L.expressions(node)):

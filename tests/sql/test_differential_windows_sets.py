@@ -300,3 +300,50 @@ def test_bucket_sample_of_a_bucketed_table_reads_only_its_bucket_files(tmp_path:
         assert read == len(expected)
     else:
         assert read == 300
+
+
+# -- subqueries in JOIN ... ON: decorrelated into joins --------------------------------------
+
+JOIN_SUBQUERIES = [
+    "SELECT t.id, u.v FROM t JOIN u ON t.k = u.k AND u.v > (SELECT avg(x) FROM t t2 WHERE t2.g = t.g)",
+    "SELECT t.id, u.v FROM t LEFT JOIN u ON t.k = u.k AND u.v > (SELECT avg(x) FROM t t2 WHERE t2.g = t.g)",
+    "SELECT t.id, u.v FROM t LEFT JOIN u ON t.k = u.k AND EXISTS (SELECT 1 FROM s3 WHERE s3.k = u.k)",
+    "SELECT t.id, u.v FROM t LEFT JOIN u ON t.k = u.k AND t.x IN (SELECT v FROM u u2 WHERE u2.g = t.g)",
+    "SELECT t.id, u.v FROM t LEFT JOIN u ON t.k = u.k AND t.x NOT IN (SELECT v FROM u u2 WHERE u2.g = t.g)",
+    "SELECT t.id, u.v FROM t LEFT JOIN u ON t.k = u.k AND u.v NOT IN (SELECT k FROM nn)",
+    "SELECT t.id, u.v FROM t RIGHT JOIN u ON t.k = u.k AND NOT EXISTS (SELECT 1 FROM s3 WHERE s3.k = t.k)",
+    "SELECT t.id, u.v FROM t FULL JOIN u ON t.k = u.k AND u.v IN (SELECT k FROM s3)",
+    ("SELECT t.id, u.v FROM t FULL JOIN u ON t.g = u.g AND t.x > (SELECT min(v) FROM u u3 WHERE u3.k = t.k) "
+    "AND u.w < (SELECT max(d) FROM t t3 WHERE t3.g = u.g)"),
+    "SELECT t.id, u.v FROM t JOIN u ON t.k = u.k AND t.x + u.v > (SELECT count(*) FROM s3 WHERE s3.k = u.k)",
+    "SELECT t.id FROM t LEFT SEMI JOIN u ON t.k = u.k AND u.v IN (SELECT x FROM t t3 WHERE t3.g = u.g)",
+    "SELECT t.id, u.v FROM t JOIN u ON t.k = u.k AND EXISTS (SELECT 1 FROM s3)",
+    "SELECT t.id, u.v FROM t LEFT JOIN u ON t.k = u.k AND (SELECT max(k) FROM s3) > 2",
+    "SELECT t.id, u.v FROM t LEFT JOIN u ON t.k = u.k AND EXISTS (SELECT 1 FROM e WHERE e.k = t.k)",
+    "SELECT t.id, u.v FROM t JOIN u ON t.k = u.k AND u.g IN (SELECT g FROM t t4 WHERE t4.k = t.k AND t4.x > u.v)",
+    ("SELECT t.id, u.v, s3.name FROM t JOIN u ON t.k = u.k LEFT JOIN s3 ON s3.k = u.k "
+    "AND u.g IN (SELECT g FROM t t5 WHERE t5.id = t.id)"),
+]
+
+
+@pytest.mark.parametrize("q", JOIN_SUBQUERIES)
+def test_subqueries_in_join_conditions(db: tuple[Any, Any], q: str) -> None:
+    check(*db, q)
+    import sqlglot
+
+    from planner.expressions import SUBQUERIES, walk
+    from planner.logical import expressions, transform_up
+
+    plan = db[0].session.plan_query(sqlglot.parse_one(q, read="hive"), compile=False).optimized
+    left: list[Any] = []
+    transform_up(plan, lambda n: left.extend(x for e in expressions(n) for x in walk(e) if isinstance(x, SUBQUERIES)) or n)
+    assert not left  # decorrelated into joins: nothing runs per row
+
+
+def test_a_subquery_reading_both_sides_of_an_outer_join_is_a_clear_error(db: tuple[Any, Any]) -> None:
+    import sql
+
+    with pytest.raises(sql.NotSupportedError) as ex:
+        db[0].cursor().execute("SELECT t.id FROM t LEFT JOIN u ON t.k = u.k "
+                               "AND u.g IN (SELECT g FROM t t4 WHERE t4.k = t.k AND t4.x > u.v)")
+    assert "ON condition of a LEFT JOIN that reads columns of both sides" in str(ex.value)

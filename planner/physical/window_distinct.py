@@ -30,6 +30,8 @@ def distinct_aggregate(name: str, col: pa.Array, group: np.ndarray, gstart: np.n
     """``name`` (count, sum or avg) of the distinct non-NULL values of ``col`` in each
     row's frame [start, end] (rows sorted by partition; ``group`` numbers partitions)."""
     n = len(col)
+    if pa.types.is_dictionary(col.type):  # the columnar cache keeps some strings so
+        col = col.cast(col.type.value_type)
     valid = np.asarray(pc.is_valid(col).to_numpy(zero_copy_only=False), dtype=bool)
     prev = previous_equal(col, group, valid)
     integral = T.is_integer(col.type)

@@ -347,3 +347,19 @@ def test_a_subquery_reading_both_sides_of_an_outer_join_is_a_clear_error(db: tup
         db[0].cursor().execute("SELECT t.id FROM t LEFT JOIN u ON t.k = u.k "
                                "AND u.g IN (SELECT g FROM t t4 WHERE t4.k = t.k AND t4.x > u.v)")
     assert "ON condition of a LEFT JOIN that reads columns of both sides" in str(ex.value)
+
+
+def test_window_kernels_read_dictionary_strings_like_plain_ones() -> None:
+    """The columnar cache keeps low-cardinality strings dictionary-encoded."""
+    import numpy as np
+
+    from planner.physical.window import _framed_min_max
+    from planner.physical.window_distinct import distinct_aggregate
+
+    plain = pa.array(["x", "y", "x", None, "z", "y"])
+    group = np.array([0, 0, 0, 0, 1, 1])
+    gstart = np.array([0, 0, 0, 0, 4, 4])
+    start, end = np.maximum(np.arange(6) - 1, gstart), np.arange(6)
+    for col in (plain, plain.dictionary_encode()):
+        assert distinct_aggregate("count", col, group, gstart, start, end).to_pylist() == [1, 2, 2, 1, 1, 2]
+        assert _framed_min_max("max", col, start, end, end < start).to_pylist() == ["x", "y", "y", "x", "z", "z"]

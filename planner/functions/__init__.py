@@ -1,0 +1,44 @@
+"""Built-in scalar functions: type resolution (for the binder) and vectorized kernels.
+
+One module per family registers its functions in ``SCALARS`` when imported; this
+package imports them all, so ``from planner.functions import SCALARS`` sees every one.
+
+| module | family |
+|---|---|
+| ``registry`` | ``SCALARS``, ``register``, the shared argument-type resolvers |
+| ``arithmetic`` | + - * / % DIV, pmod, negation, with Hive's decimal rules |
+| ``logic`` | comparisons, AND/OR/NOT, IN lists, LIKE/RLIKE, conditional functions |
+| ``strings`` | string functions |
+| ``numeric`` | mathematical functions |
+| ``dates`` | date and time functions |
+| ``collections`` | arrays, maps and structs |
+| ``encoding`` | hashing and encoding |
+| ``casts`` | CAST with Hive's semantics |
+"""
+
+from __future__ import annotations
+
+from planner.functions import (  # noqa: F401
+           arithmetic,
+           collections,
+           dates,
+           encoding,
+           logic,
+           numeric,
+           strings,
+)
+from planner.functions.casts import cast_kernel
+from planner.functions.collections import struct_field_type
+from planner.functions.logic import like_to_regex
+from planner.functions.registry import (
+           SCALARS,
+           FunctionError,
+           Scalar,
+           Value,
+           closest,
+           register,
+           resolve,
+)
+
+__all__ = ["SCALARS", "FunctionError", "Scalar", "Value", "cast_kernel", "closest", "like_to_regex",
+           "register", "resolve", "struct_field_type"]

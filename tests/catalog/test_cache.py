@@ -224,7 +224,7 @@ def test_narrowed_columns_cast_back_exactly():
     (batch,) = encode(table)
     stored = dict(zip(batch.schema.names, batch.schema.types))
     assert (stored["small"], stored["mid"], stored["wide"]) == (pa.int8(), pa.int32(), pa.int64())
-    assert stored["d"] == pa.decimal64(15, 2) and stored["big"] == pa.decimal128(30, 1)
+    assert stored["d"] == pa.decimal128(15, 2) and stored["big"] == pa.decimal128(30, 1)
     back = pa.table([c.cast(f.type) for c, f in zip(batch.columns, table.schema)], schema=table.schema)
     assert back.equals(table)
     assert info_of([batch]).column("day").values == (datetime.date(2020, 1, 1), datetime.date(2020, 1, 9))

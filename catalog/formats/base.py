@@ -40,9 +40,12 @@ class ReadRequest:
         return [by_name[w.lower()] for w in self.wanted]
 
 
-def conform(batch: pa.RecordBatch | pa.Table, columns: Sequence[Column], path: str) -> pa.RecordBatch:
+def conform(batch: pa.RecordBatch | pa.Table, columns: Sequence[Column], path: str,
+            lengths_enforced: frozenset[str] = frozenset()) -> pa.RecordBatch:
     """Select ``columns`` from a batch read from ``path`` (case-insensitive), in order,
     cast to their declared types; columns the file lacks (added by ALTER TABLE) are null.
+    CHAR/VARCHAR values are cut to their length unless the column is in
+    ``lengths_enforced`` (the file was written by us under the same declared type).
     """
     if isinstance(batch, pa.Table):
         batch = batch.combine_chunks().to_batches()[0] if batch.num_rows else pa.RecordBatch.from_pylist([], schema=batch.schema)
@@ -66,7 +69,7 @@ def conform(batch: pa.RecordBatch | pa.Table, columns: Sequence[Column], path: s
                     f"column {c.name} holds {arr.type}, which does not convert to {c.type}: {e}",
                     path, column=c.name,
                 ) from e
-        if c.type.startswith(("varchar", "char")):
+        if c.type.startswith(("varchar", "char")) and c.name not in lengths_enforced:
             # files from other writers may hold longer or padded values (Hive's ORC pads CHAR)
             arr = enforce_length(arr, parse_hive_type(c.type), check_first=True)
         arrays.append(arr)
@@ -76,3 +79,29 @@ def conform(batch: pa.RecordBatch | pa.Table, columns: Sequence[Column], path: s
 def empty_batch(columns: Sequence[Column]) -> pa.RecordBatch:
     schema = pa.schema([pa.field(c.name, c.arrow_type) for c in columns])
     return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+
+
+#: key of the file metadata in which our writers record the declared CHAR/VARCHAR types
+#: of the values they wrote (already cut to length), so that readers can skip the check
+LENGTHS_KEY = b"lamna.enforced_lengths"
+
+
+def length_metadata(columns: Sequence[Column]) -> dict[bytes, bytes] | None:
+    """File metadata recording which columns were written cut to their declared length."""
+    import json
+
+    typed = {c.name: c.type for c in columns if c.type.startswith(("varchar", "char"))}
+    return {LENGTHS_KEY: json.dumps(typed).encode()} if typed else None
+
+
+def enforced_lengths(metadata: dict[bytes, bytes] | None, columns: Sequence[Column]) -> frozenset[str]:
+    """The columns whose values a file's metadata vouches for under their current types."""
+    import json
+
+    if not metadata or LENGTHS_KEY not in metadata:
+        return frozenset()
+    try:
+        typed = json.loads(metadata[LENGTHS_KEY])
+    except ValueError:
+        return frozenset()
+    return frozenset(c.name for c in columns if typed.get(c.name) == c.type)

@@ -9,7 +9,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from catalog.errors import DataFormatError
-from catalog.formats.base import ReadRequest, conform
+from catalog.formats.base import ReadRequest, conform, enforced_lengths, length_metadata
 from catalog.formats.text import rows_only
 from catalog.model import Column, StorageFormat
 
@@ -37,8 +37,9 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
         if not wanted:
             yield rows_only(sum(f.metadata.row_group(i).num_rows for i in row_groups)), 0
             return
+        trusted = enforced_lengths(f.schema_arrow.metadata, wanted)
         for batch in f.iter_batches(batch_size=req.batch_rows, row_groups=row_groups, columns=file_cols):
-            yield conform(batch, wanted, req.path), 0
+            yield conform(batch, wanted, req.path, trusted), 0
     except (pa.ArrowException, OSError) as e:
         if isinstance(e, DataFormatError):
             raise
@@ -46,6 +47,9 @@ def read(fs: pafs.FileSystem, req: ReadRequest) -> Iterator[tuple[pa.RecordBatch
 
 
 def write(fs: pafs.FileSystem, path: str, table: pa.Table, columns: tuple[Column, ...], storage: StorageFormat) -> None:
+    lengths = length_metadata(columns)
+    if lengths:  # values arrive cut to their CHAR/VARCHAR length: readers need not check
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **lengths})
     with fs.open_output_stream(path) as out:
         # Decimals as integers (not fixed-length byte arrays): 5x faster to decode.
         pq.write_table(table, out, compression=storage.serde_options.get("parquet.compression", "snappy").lower(),

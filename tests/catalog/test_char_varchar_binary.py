@@ -142,3 +142,15 @@ def test_hand_written_binary_text_follows_hives_decode_if_needed(conn, tmp_path)
                 f"LOCATION '{ext}'")
     assert _rows(conn, "SELECT id, b FROM hb ORDER BY id") == [
         (1, b"hi"), (2, b"hi"), (3, b"not base64!"), (4, b"")]
+
+
+def test_parquet_written_by_us_is_trusted_only_under_the_type_it_was_written_for(conn, tmp_path):
+    cur = conn.cursor()
+    cur.execute("CREATE TABLE p (v VARCHAR(6), c CHAR(4)) STORED AS PARQUET")
+    cur.execute("INSERT INTO p VALUES ('abcdefgh', 'xy  ')")
+    [path] = _data_files(tmp_path, "p")
+    assert pq.read_table(path).to_pylist() == [{"v": "abcdef", "c": "xy"}]  # stored cut, CHAR unpadded (Hive's Parquet)
+    assert _rows(conn, "SELECT v, c FROM p") == [("abcdef", "xy")]
+    cur.execute("ALTER TABLE p CHANGE COLUMN v v VARCHAR(3)")
+    cur.execute("ALTER TABLE p CHANGE COLUMN c c CHAR(1)")
+    assert _rows(conn, "SELECT v, c FROM p") == [("abc", "x")]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import assert_never
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -50,14 +49,12 @@ def _evaluate(e: Expr, batch: pa.RecordBatch | pa.Table, memo: dict | None) -> V
                 return out.cast(e.type) if out.type != e.type else out
             if e.name == "and" or e.name == "or":
                 return _logic(e, batch)
-            if e.name == "rand":
-                return pa.array(np.random.default_rng().random(batch.num_rows))
             f = SCALARS[e.name]
             args = [evaluate(a, batch, memo) for a in e.args]
-            if f.takes_result:
-                out = f.impl(*args, result=e.type)
-            else:
-                out = f.impl(*args)
+            extra = {"result": e.type} if f.takes_result else {}
+            if f.takes_rows:
+                extra["rows"] = batch.num_rows
+            out = f.impl(*args, **extra)
             if out.type != e.type and e.type != T.NULL:
                 out = cast_kernel(out, e.type)
             return out

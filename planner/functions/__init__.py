@@ -12,32 +12,36 @@ package imports them all, so ``from planner.functions import SCALARS`` sees ever
 | ``numeric`` | mathematical functions |
 | ``dates`` | date and time functions |
 | ``collections`` | arrays, maps and structs |
-| ``encoding`` | hashing and encoding |
+| ``encoding`` | base64, hex, unhex, bin, conv |
+| ``hashing`` | md5, sha1, sha2, crc32, Hive's ``hash`` |
+| ``vectors`` | helpers: scalars as arrays, string bytes as numpy, ``per_distinct`` |
 | ``casts`` | CAST with Hive's semantics |
 """
 
 from __future__ import annotations
 
+# each family module registers its functions when imported
 from planner.functions import (  # noqa: F401
-           arithmetic,
-           collections,
-           dates,
-           encoding,
-           logic,
-           numeric,
-           strings,
+    arithmetic,
+    collections,
+    dates,
+    encoding,
+    hashing,
+    logic,
+    numeric,
+    strings,
 )
 from planner.functions.casts import cast_kernel
 from planner.functions.collections import struct_field_type
 from planner.functions.logic import like_to_regex
 from planner.functions.registry import (
-           SCALARS,
-           FunctionError,
-           Scalar,
-           Value,
-           closest,
-           register,
-           resolve,
+    SCALARS,
+    FunctionError,
+    Scalar,
+    Value,
+    closest,
+    register,
+    resolve,
 )
 
 __all__ = ["SCALARS", "FunctionError", "Scalar", "Value", "cast_kernel", "closest", "like_to_regex",

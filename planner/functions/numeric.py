@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -13,7 +14,9 @@ from planner.functions.registry import (
     fixed,
     register,
     same_as_first,
+    sig,
 )
+from rdd import TaskContext
 
 register("abs", same_as_first(1, numeric=True), lambda a: pc.abs(a))
 register("sign signum", fixed([T.FLOAT64], T.FLOAT64), lambda a: pc.cast(pc.sign(a), T.FLOAT64))
@@ -23,7 +26,38 @@ register("ln", fixed([T.FLOAT64], T.FLOAT64), lambda a: pc.ln(a))
 register("log10", fixed([T.FLOAT64], T.FLOAT64), lambda a: pc.log10(a))
 register("log2", fixed([T.FLOAT64], T.FLOAT64), lambda a: pc.log2(a))
 register("pow power", fixed([T.FLOAT64, T.FLOAT64], T.FLOAT64), lambda a, b: pc.power(a, b))
-register("rand random", fixed([], T.FLOAT64), None, deterministic=False)
+
+
+#: The random stream of each running task and seed: rand(seed) continues one stream
+#: over all the batches of a task's partition (dropped when the task ends).
+_STREAMS: dict[tuple[int, int], np.random.Generator] = {}
+
+
+def _stream(seed: int) -> np.random.Generator:
+    """The generator rand(seed) draws from: seeded by (seed, partition), so a query over
+    the same partitions gives the same numbers every time (as Spark's rand(seed); Hive's
+    is java.util.Random(seed) per task). Outside a task (a constant query) a fresh one."""
+    tc = TaskContext.get()
+    if tc is None:
+        return np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, 0])
+    key = (tc.task_attempt_id, seed)
+    generator = _STREAMS.get(key)
+    if generator is None:
+        generator = _STREAMS[key] = np.random.default_rng([seed & 0xFFFFFFFFFFFFFFFF, tc.partition_id])
+        tc.addTaskCompletionListener(lambda _tc: _STREAMS.pop(key, None))
+    return generator
+
+
+def _rand(seed: Value | None = None, *, rows: int) -> Value:
+    """Uniform doubles in [0, 1), one per row; with a seed, repeatable (a NULL seed is 0,
+    as Hive's; a column seed uses its first value, as Hive's UDFRand)."""
+    if seed is None:
+        return pa.array(np.random.default_rng().random(rows))
+    first = seed if isinstance(seed, pa.Scalar) else (seed[0] if len(seed) else pa.scalar(None, T.INT64))
+    return pa.array(_stream(first.as_py() or 0).random(rows))
+
+
+register("rand random", sig("int", optional=1, result=T.FLOAT64), _rand, deterministic=False, takes_rows=True)
 
 
 def _log(b: Value, x: Value | None = None) -> Value:

@@ -24,7 +24,7 @@ from planner.expressions import (AggCall, Call, Case, Cast, Column, ColumnRef, E
                                  InSubquery, Literal, ScalarSubquery, SortKey, WindowCall, and_all,
                                  transform, walk)
 from sql.errors import BindError, NotSupportedError
-from sql import quantified
+from sql import hive_functions, quantified
 from sql.generators import as_lateral_view
 from sql.set_operations import multiset_setop
 from sql.tablesample import bind_tablesample
@@ -84,7 +84,7 @@ class Rel:
 AGGREGATES = {"count", "sum", "avg", "min", "max", "stddev", "stddev_samp", "stddev_pop",
               "variance", "var_samp", "var_pop", "collect_list", "collect_set",
               "percentile_approx", "percentile", "first", "last", "any_value", "bool_and",
-              "bool_or", "every", "some", "approx_count_distinct"}
+              "bool_or", "every", "some", "approx_count_distinct"} | hive_functions.AGGREGATES
 RANKING = {"row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag",
            "lead", "first_value", "last_value", "nth_value"}
 
@@ -94,7 +94,7 @@ _AGG_CLASSES: dict[type, str] = {
     exp.Variance: "variance", exp.VariancePop: "var_pop", exp.ArrayAgg: "collect_list",
     exp.ArrayUniqueAgg: "collect_set", exp.ApproxQuantile: "percentile_approx",
     exp.Quantile: "percentile", exp.First: "first", exp.Last: "last",
-    exp.ApproxDistinct: "approx_count_distinct",
+    exp.ApproxDistinct: "approx_count_distinct", **hive_functions.AGGREGATE_NODES,
 }
 _WINDOW_CLASSES: dict[type, str] = {
     exp.RowNumber: "row_number", exp.Rank: "rank", exp.DenseRank: "dense_rank",
@@ -118,6 +118,7 @@ _FUNC_NAMES: dict[str, str] = {
     "date_format": "date_format", "time_to_str": "date_format", "substring": "substr",
     "sign": "sign", "array_sort": "sort_array", "sort_array": "sort_array", "log": "log",
     "initcap": "initcap", "date_sub": "date_sub", "date_add": "date_add", "add_months": "add_months",
+    **hive_functions.NODE_NAMES,
 }
 
 
@@ -446,7 +447,7 @@ class Binder:
         return Rel(plan, Scope(entries, outer))
 
     def _bind_lateral(self, rel: Rel, lat: exp.Lateral, outer: Scope | None, ctes: dict[str, Any]) -> Rel:
-        fn = lat.this
+        fn = hive_functions.lateral_rewrite(lat.this)  # LATERAL VIEW json_tuple(...)
         alias = lat.args.get("alias")
         qual = alias.name.lower() if alias is not None and alias.name else None
         names = [c.name for c in alias.columns] if alias is not None and alias.columns else []
@@ -1231,6 +1232,10 @@ class _ExprBinder:
             return self.aggregate(_AGG_CLASSES[type(n)], n)
         if type(n) in _WINDOW_CLASSES:
             raise err(f"{_WINDOW_CLASSES[type(n)]}() requires an OVER clause", n)
+        special = hive_functions.bind_special(n, self.bind, self.function, self.b.settings,
+                                              getattr(self.b.tables, "current_database", "default"))
+        if special is not None:
+            return special
         name = n.sql_name().lower()
         if isinstance(n, exp.Substring):
             args = [n.this, n.args.get("start"), n.args.get("length")]
@@ -1355,17 +1360,14 @@ class _ExprBinder:
                     args = []
                 else:
                     args = [self.bind(this)]
-                if name in ("percentile_approx", "percentile"):
-                    q = n.args.get("quantile")
-                    qv = fold(self.bind(q)) if q is not None else Literal(0.5, T.FLOAT64)
-                    if not isinstance(qv, Literal):
-                        raise err("percentile fraction must be constant", q)
-                    params = (float(qv.value),)
+                args += [self.bind(x) for x in hive_functions.node_arguments(name, n)]
             elif raw is not None and raw and isinstance(raw[0], exp.Distinct):
                 distinct = True
                 args = [self.bind(x) for x in raw[0].expressions]
         finally:
             self.in_agg = False
+        if name in hive_functions.AGGREGATES:
+            return hive_functions.aggregate(name, args, distinct, lambda message: err(message, n))
         if name == "count" and len(args) > 1:
             # count(DISTINCT a, b): count rows where all are non-null
             pass

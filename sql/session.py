@@ -98,6 +98,11 @@ class _Tables:
     def __init__(self, session: Session) -> None:
         self.s = session
 
+    @property
+    def current_database(self) -> str:
+        """The session's database (``USE db``), for current_database()."""
+        return self.s.current_database
+
     def lookup(self, parts: tuple[str, ...]) -> ScanSource | ViewDef | None:
         s = self.s
         if len(parts) == 1 and parts[0] in s.temp_views:

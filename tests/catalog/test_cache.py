@@ -228,3 +228,13 @@ def test_narrowed_columns_cast_back_exactly():
     back = pa.table([c.cast(f.type) for c, f in zip(batch.columns, table.schema)], schema=table.schema)
     assert back.equals(table)
     assert info_of([batch]).column("day").values == (datetime.date(2020, 1, 1), datetime.date(2020, 1, 9))
+
+
+@pytest.mark.parametrize("level", ["MEMORY_ONLY", "MEMORY_AND_DISK"])
+def test_blocks_larger_than_the_whole_budget_still_answer(cat, ctx, level):
+    data = _make(cat)
+    cat.set_cache_memory(ctx, "1k")  # smaller than any block
+    cat.cache_table("default", "t", level=level, rdd_context=ctx)
+    report = cat.cache_report(ctx).to_pylist()[0]
+    assert report["in_memory"] == 0 and report["on_disk"] == (3 if level == "MEMORY_AND_DISK" else 0)
+    assert _scan(ctx, cat.scan_source("default", "t")).sort_by("k").equals(data)

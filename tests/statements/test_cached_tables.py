@@ -310,6 +310,7 @@ def test_tiny_budget_evicts_spills_and_answers_correctly(conn, level):
     _rows(conn, "CREATE TABLE t (k BIGINT, s STRING) PARTITIONED BY (p INT)")
     for p in range(4):
         _load(conn, mirror, _data(p * 2000, p * 2000 + 2000), p)
+    budget = conn.session.rdd_context.env.block_manager.budget  # the shared Context's: put back after
     _rows(conn, "SET lamna.cache.memory=10k")
     try:
         _rows(conn, f"CACHE TABLE t OPTIONS ('storageLevel' '{level}')")
@@ -327,7 +328,7 @@ def test_tiny_budget_evicts_spills_and_answers_correctly(conn, level):
         with pytest.raises(sql.ProgrammingError, match=r"lamna.cache.memory must be a size"):
             _rows(conn, "SET lamna.cache.memory=lots")
     finally:
-        _rows(conn, "SET lamna.cache.memory=1g")
+        _rows(conn, f"SET lamna.cache.memory={budget}")
 
 
 # -- Shark's forms ----------------------------------------------------------------------------

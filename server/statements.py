@@ -109,7 +109,7 @@ def classify(text: str) -> Command:
         return SetVariable("all" if rest.lower() == "all" else _ident(rest), None)
     if first == "show" and len(words) > 1 and words[1] not in ("tables", "databases", "schemas", "partitions",
                                                                "columns", "create", "functions", "views",
-                                                               "tblproperties", "table"):
+                                                               "tblproperties", "table", "cache"):
         name = body[4:].strip().lower()
         name = _PG_SHOW_ALIASES.get(name, name)
         if re.fullmatch(r'"[^"]+"|[\w.]+', name):

@@ -10,8 +10,12 @@ package imports them all, so ``from planner.functions import SCALARS`` sees ever
 | ``logic`` | comparisons, AND/OR/NOT, IN lists, LIKE/RLIKE, conditional functions |
 | ``strings`` | string functions |
 | ``numeric`` | mathematical functions |
-| ``dates`` | date and time functions |
-| ``collections`` | arrays, maps and structs |
+| ``parsing`` | get_json_object, json_tuple, parse_url, str_to_map |
+| ``text`` | format_number, printf, soundex, levenshtein, sentences |
+| ``dates`` | date functions |
+| ``timestamps`` | hour/minute/second, trunc, date_trunc, from/to_utc_timestamp |
+| ``collections`` | arrays, maps and structs: constructors, access, size, sort |
+| ``arrays`` | Spark's array functions (array_distinct ... sequence, slice) |
 | ``encoding`` | base64, hex, unhex, bin, conv |
 | ``hashing`` | md5, sha1, sha2, crc32, Hive's ``hash`` |
 | ``vectors`` | helpers: scalars as arrays, string bytes as numpy, ``per_distinct`` |
@@ -30,6 +34,7 @@ from planner.functions import (  # noqa: F401
     logic,
     numeric,
     strings,
+    text,
 )
 from planner.functions.casts import cast_kernel
 from planner.functions.collections import struct_field_type

@@ -83,6 +83,25 @@ def valid_mask(arr: pa.Array) -> np.ndarray:
     return np.asarray(pc.is_valid(arr), dtype=bool)
 
 
+def distinct_tuples(*vals: Value) -> tuple[list[tuple[Any, ...]], np.ndarray, bool]:
+    """The distinct argument tuples of a batch (as Python values, None for NULL), each
+    row's index into them, and whether every argument was a scalar."""
+    arrays, scalar = broadcast(*vals)
+    n = len(arrays[0]) if arrays else 1
+    codes, dictionaries = [], []
+    for a in arrays:
+        encoded = pc.dictionary_encode(a, null_encoding="encode")
+        codes.append(np.asarray(encoded.indices, dtype=np.int64))
+        dictionaries.append(encoded.dictionary.to_pylist())
+    if n == 0:
+        return [], np.zeros(0, np.int64), scalar
+    if len(codes) == 1:
+        return [(v,) for v in dictionaries[0]], codes[0], scalar
+    unique, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+    tuples = [tuple(d[c] for d, c in zip(dictionaries, row)) for row in unique.tolist()]
+    return tuples, inverse.ravel(), scalar
+
+
 def per_distinct(fn: Callable[..., Any], out_type: pa.DataType, *vals: Value) -> Value:
     """``fn`` over the argument tuples of each row, called once per distinct tuple.
 
@@ -91,20 +110,15 @@ def per_distinct(fn: Callable[..., Any], out_type: pa.DataType, *vals: Value) ->
     Python work is per distinct value, and columns of such functions are usually far
     less distinct than long.
     """
-    arrays, scalar = broadcast(*vals)
-    n = len(arrays[0]) if arrays else 1
-    if n == 0:
-        return pa.array([], out_type)
-    codes, dictionaries = [], []
-    for a in arrays:
-        encoded = pc.dictionary_encode(a, null_encoding="encode")
-        codes.append(np.asarray(encoded.indices, dtype=np.int64))
-        dictionaries.append(encoded.dictionary.to_pylist())
-    if len(codes) == 1:
-        inverse = codes[0]
-        tuples = [(v,) for v in dictionaries[0]]
-    else:
-        unique, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
-        tuples = [tuple(d[c] for d, c in zip(dictionaries, row)) for row in unique.tolist()]
+    tuples, inverse, scalar = distinct_tuples(*vals)
     answers = pa.array([fn(*t) for t in tuples], out_type)
-    return restore(pc.take(answers, pa.array(inverse.ravel())), scalar)
+    return restore(pc.take(answers, pa.array(inverse)), scalar)
+
+
+def per_distinct_batch(fn: Callable[..., pa.Array], *vals: Value) -> Value:
+    """Like ``per_distinct``, but ``fn`` takes each argument's distinct tuples as one
+    list and returns all the answers as an array (for kernels vectorized across values,
+    such as levenshtein's)."""
+    tuples, inverse, scalar = distinct_tuples(*vals)
+    columns = [list(c) for c in zip(*tuples)] if tuples else [[] for _ in vals]
+    return restore(pc.take(fn(*columns), pa.array(inverse)), scalar)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -10,12 +11,14 @@ import pyarrow.compute as pc
 
 from planner import types as T
 from planner.functions.registry import (
+    FunctionError,
     Value,
     fixed,
     register,
     same_as_first,
     sig,
 )
+from planner.functions.vectors import broadcast, restore
 from rdd import TaskContext
 
 register("abs", same_as_first(1, numeric=True), lambda a: pc.abs(a))
@@ -105,3 +108,61 @@ def _floor_ceil(fn: Any) -> Any:
 
 register("floor", fixed([None], T.INT64), _floor_ceil(pc.floor))
 register("ceil ceiling", fixed([None], T.INT64), _floor_ceil(pc.ceil))
+
+
+# ---------------------------------------------------------------- constants and more functions
+
+register("e", sig(result=T.FLOAT64), lambda: pa.scalar(math.e))
+register("pi", sig(result=T.FLOAT64), lambda: pa.scalar(math.pi))
+
+
+def _numpy_unary(fn: Any) -> Any:
+    """A numpy ufunc as a kernel over float64 arrays or scalars (NULL stays NULL)."""
+    def k(x: Value) -> Value:
+        (arr,), scalar = broadcast(x)
+        values = np.asarray(pc.fill_null(arr, 0.0), dtype=np.float64)
+        return restore(pa.array(fn(values), mask=np.asarray(pc.is_null(arr), dtype=bool)), scalar)
+    return k
+
+
+register("cbrt", sig("double", result=T.FLOAT64), _numpy_unary(np.cbrt))
+register("degrees", sig("double", result=T.FLOAT64), lambda x: pc.multiply(x, pa.scalar(180.0 / math.pi)))
+register("radians", sig("double", result=T.FLOAT64), lambda x: pc.multiply(x, pa.scalar(math.pi / 180.0)))
+
+#: n! for n in 0..20 (Hive: NULL outside, where a bigint overflows)
+_FACTORIALS = pa.array([math.factorial(n) for n in range(21)], T.INT64)
+
+
+def _factorial(n: Value) -> Value:
+    in_range = pc.and_(pc.greater_equal(n, 0), pc.less_equal(n, 20))
+    index = pc.if_else(in_range, n, pa.scalar(None, T.INT32))
+    if isinstance(index, pa.Scalar):
+        return _FACTORIALS[index.as_py()] if index.is_valid else pa.scalar(None, T.INT64)
+    return pc.take(_FACTORIALS, index)
+
+
+register("factorial", sig("int32", result=T.INT64), _factorial)
+
+
+def _trunc_number(x: Value, digits: Value) -> Value:
+    """Hive 3's trunc(number, d): toward zero, to d decimals (d < 0: tens, hundreds...)."""
+    d = digits.as_py() if isinstance(digits, pa.Scalar) else None
+    if d is None:
+        raise FunctionError("trunc: the number of decimals must be a constant")
+    if T.is_integer(x.type):
+        if d >= 0:
+            return x
+        step = 10 ** -d
+        return pc.multiply(pc.divide(x, pa.scalar(step, x.type)), pa.scalar(step, x.type))
+    return pc.round(x, ndigits=d, round_mode="towards_zero")
+
+
+def _trunc_number_resolve(args: list[pa.DataType]) -> tuple[list[pa.DataType], pa.DataType]:
+    t = args[0]
+    if not (T.is_numeric(t) or T.is_string(t) or t == T.NULL):
+        raise FunctionError(f"argument 1 must be a number or a date, got {T.type_name(t)}")
+    t = T.FLOAT64 if not T.is_numeric(t) else t
+    return [t, T.INT32], t
+
+
+register("trunc_number", _trunc_number_resolve, _trunc_number)

@@ -168,6 +168,8 @@ def bind_special(node: exp.Func, bind: Callable[[exp.Expression], Expr], functio
         unit = node.args.get("unit")
         if isinstance(unit, exp.Var) and unit.name.lstrip("-").isdigit():  # trunc(number, digits)
             return function("trunc_number", [bind(node.this), Literal(int(unit.name), T.INT32)], node)
+        if isinstance(unit, exp.Neg) or (isinstance(unit, exp.Literal) and not unit.is_string):
+            return function("trunc_number", [bind(node.this), bind(unit)], node)
         return function("trunc", [bind(node.this), bind(_unit_text(unit))], node)
     return None
 

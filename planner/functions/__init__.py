@@ -35,6 +35,7 @@ from planner.functions import (  # noqa: F401
     numeric,
     strings,
     text,
+    timestamps,
 )
 from planner.functions.casts import cast_kernel
 from planner.functions.collections import struct_field_type

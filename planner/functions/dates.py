@@ -11,10 +11,14 @@ import pyarrow.compute as pc
 
 from planner import types as T
 from planner.functions.registry import (
+    FunctionError,
     Value,
+    check_argument,
     fixed,
     register,
+    sig,
 )
+from planner.functions.vectors import broadcast, restore
 
 _EPOCH = dt.date(1970, 1, 1)
 
@@ -134,7 +138,6 @@ def _date_arg(args: list[pa.DataType]) -> tuple[list[pa.DataType], pa.DataType]:
 
 
 for _n, _f in (("year", pc.year), ("month", pc.month), ("day dayofmonth", pc.day),
-               ("hour", pc.hour), ("minute", pc.minute), ("second", pc.second),
                ("quarter", pc.quarter), ("weekofyear", pc.iso_week), ("dayofyear", pc.day_of_year)):
     register(_n, _date_arg, _date_part(_f))
 register("dayofweek", _date_arg, lambda d: pc.cast(pc.add(pc.day_of_week(d, count_from_zero=True, week_start=7), 1), T.INT32))
@@ -182,5 +185,74 @@ def _unix_timestamp(v: Value | None = None, fmt: Value | None = None) -> Value:
 register("unix_timestamp", lambda a: (list(a), T.INT64), _unix_timestamp, deterministic=False)
 register("date_format", fixed([None, T.STRING], T.STRING),
          lambda d, f: pc.strftime(pc.cast(pc.cast(d, T.TIMESTAMP), pa.timestamp("s")), format=_java_fmt(f.as_py())))
-register("last_day", fixed([T.DATE], T.DATE),
-         lambda d: _date_sub(_add_months(_date_sub(d, pc.subtract(pc.cast(pc.day(d), T.INT32), 1)), pa.scalar(1)), pa.scalar(1)))
+def _last_day(d: Value) -> Value:
+    return _date_sub(_add_months(_date_sub(d, pc.subtract(pc.cast(pc.day(d), T.INT32), 1)), pa.scalar(1)), pa.scalar(1))
+
+
+register("last_day", fixed([T.DATE], T.DATE), _last_day)
+
+
+# ---------------------------------------------------------------- next_day, months_between
+
+#: day-of-week names Hive's next_day accepts (two or three letters or the whole name)
+_DAYS = {name: i for i, day in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                                           "sunday")) for name in (day[:2], day[:3], day)}
+
+
+def _next_day(d: Value, day: Value) -> Value:
+    """The first date after ``d`` that falls on ``day`` (Hive; NULL for an unknown day)."""
+    (dates, names), scalar = broadcast(d, day)
+    lowered = pc.utf8_lower(pc.utf8_trim_whitespace(names))
+    target = pc.index_in(lowered, value_set=pa.array(list(_DAYS)))
+    target = pc.take(pa.array(list(_DAYS.values()), T.INT32), target)
+    weekday = np.asarray(pc.fill_null(pc.day_of_week(dates), 0), dtype=np.int64)  # Monday 0
+    ahead = (np.asarray(pc.fill_null(target, 0), dtype=np.int64) - weekday - 1) % 7 + 1  # 1..7 days
+    days = pa.array(ahead.astype(np.int32), mask=np.asarray(pc.is_null(target), dtype=bool))
+    return restore(_date_add(dates, days), scalar)
+
+
+register("next_day", sig("date", "string", result=T.DATE), _next_day)
+
+
+def _months_between(a: Value, b: Value, round_off: Value | None = None) -> Value:
+    """Hive's months_between: whole months when both days of month are equal or both
+    are the last of their months, else the difference plus the remaining seconds over
+    31 days, rounded to 8 decimals (unless round_off is false, as Spark)."""
+    (x, y), scalar = broadcast(a, b)
+    whole = []
+    for t in (x, y):
+        us = np.asarray(pc.fill_null(pc.cast(t, T.INT64), 0), dtype=np.int64)
+        date = pc.cast(pc.cast(t, T.DATE), T.DATE)
+        month = pc.add(pc.multiply(pc.cast(pc.year(date), T.INT64), 12), pc.cast(pc.month(date), T.INT64))
+        day = np.asarray(pc.fill_null(pc.day(date), 1), dtype=np.int64)
+        last = np.asarray(pc.fill_null(pc.equal(date, _last_day(date)), False), dtype=bool)
+        seconds = (day - 1) * 86400 + np.mod(us, 86_400_000_000) // 1_000_000
+        whole.append((np.asarray(pc.fill_null(month, 0), dtype=np.int64), day, last, seconds))
+    (m1, d1, last1, s1), (m2, d2, last2, s2) = whole
+    months = (m1 - m2).astype(np.float64)
+    exact = (d1 == d2) | (last1 & last2)
+    out = np.where(exact, months, months + (s1 - s2) / (31 * 86400.0))
+    if round_off is None or (isinstance(round_off, pa.Scalar) and round_off.as_py() is not False):
+        out = _round_half_up(out, 8)
+    nulls = np.asarray(pc.or_(pc.is_null(x), pc.is_null(y)), dtype=bool)
+    return restore(pa.array(out, mask=nulls), scalar)
+
+
+def _round_half_up(values: np.ndarray, digits: int) -> np.ndarray:
+    """As BigDecimal.valueOf(v).setScale(digits, HALF_UP): rounding the shortest decimal
+    text of each double, half away from zero."""
+    return np.asarray(pc.round(pa.array(values), ndigits=digits, round_mode="half_towards_infinity"))
+
+
+def _months_between_resolve(args: list[pa.DataType]) -> tuple[list[pa.DataType], pa.DataType]:
+    if len(args) not in (2, 3):
+        raise FunctionError(f"expects 2 or 3 arguments, got {len(args)}")
+    want = [check_argument(0, "timestamp", args[0]), check_argument(1, "timestamp", args[1])]
+    if len(args) == 3:
+        if args[2] not in (T.BOOL, T.NULL):
+            raise FunctionError(f"argument 3 must be a boolean, got {T.type_name(args[2])}")
+        want.append(T.BOOL)
+    return want, T.FLOAT64
+
+
+register("months_between", _months_between_resolve, _months_between)

@@ -27,6 +27,7 @@ from __future__ import annotations
 # each family module registers its functions when imported
 from planner.functions import (  # noqa: F401
     arithmetic,
+    arrays,
     collections,
     dates,
     encoding,

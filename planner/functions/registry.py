@@ -114,6 +114,8 @@ def check_argument(i: int, kind: str, t: pa.DataType) -> pa.DataType:
         raise FunctionError(f"argument {i + 1} must be {what}, got {T.type_name(t)}")
     if want is not None:
         return want
+    if t == T.NULL and kind in ("array", "map"):  # an untyped NULL: the kind's plainest type
+        return pa.list_(T.STRING) if kind == "array" else pa.map_(T.STRING, T.STRING)
     if is_binary(t):
         return pa.binary()
     return T.STRING if kind == "bytes" else t

@@ -34,6 +34,7 @@ from planner.functions import (  # noqa: F401
     hashing,
     logic,
     numeric,
+    parsing,
     strings,
     text,
     timestamps,

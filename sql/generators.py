@@ -13,7 +13,8 @@ from sqlglot import exp
 
 #: Generators LATERAL VIEW binds, by the sqlglot node each parses to.
 _GENERATOR_NODES = (exp.Explode, exp.Posexplode, exp.Inline)
-_GENERATOR_NAMES = frozenset({"explode", "posexplode", "inline", "explode_outer", "posexplode_outer"})
+_GENERATOR_NAMES = frozenset({"explode", "posexplode", "inline", "explode_outer", "posexplode_outer",
+                              "json_tuple"})
 #: The alias of the LATERAL VIEW a rewrite adds (not a name a user can write unquoted).
 VIEW_ALIAS = "__generator"
 

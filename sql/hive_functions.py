@@ -51,6 +51,8 @@ def _constant(e: Expr, what: str, fail: Fail) -> Any:
     """The value of a constant argument (after folding), or a BindError naming it."""
     from planner.rules.fold_constants import fold_expr
     folded = fold_expr(e)
+    if isinstance(folded, Call) and folded.name == "array" and all(isinstance(a, Literal) for a in folded.args):
+        return [a.value for a in folded.args]  # array(0.25, 0.5): an array of constants
     if not isinstance(folded, Literal):
         raise fail(f"{what} must be a constant")
     return folded.value
@@ -83,7 +85,7 @@ def aggregate(name: str, args: list[Expr], distinct: bool, fail: Fail) -> Expr:
     def arity(*counts: int) -> None:
         if len(args) not in counts:
             raise fail(f"{name} expects {' or '.join(map(str, counts))} arguments, got {len(args)}")
-    if distinct and name in TWO_ARGUMENTS:
+    if distinct and name in TWO_ARGUMENTS | {"kurtosis", "skewness"}:
         raise NotSupportedError(f"DISTINCT is not supported in {name}()")
     if name in ("corr", "covar_pop", "covar_samp"):
         arity(2)

@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from planner import types as T
 from planner.evaluate import evaluate_array, evaluate_predicate
 from planner.expressions import Expr
+from planner.physical import aggregate_functions as AF
 from planner.physical import memory
 from rdd import TaskContext
 
@@ -403,11 +404,12 @@ class AggSpec:
     type: pa.DataType
     distinct: bool = False
     params: tuple[Any, ...] = ()
+    arg2: str | None = None  # the second argument's column (corr, covar_*, max_by, min_by)
 
 
 _PARTIAL_OK = {"count", "sum", "avg", "min", "max", "stddev", "stddev_samp", "stddev_pop",
                "variance", "var_samp", "var_pop", "first", "last", "any_value", "bool_and",
-               "bool_or", "every", "some"}
+               "bool_or", "every", "some"} | AF.MOMENTS
 
 
 def can_partial(aggs: tuple[AggSpec, ...]) -> bool:
@@ -455,6 +457,8 @@ def partial_aggregate(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], table: p
         elif a.name in ("bool_or", "some"):
             req.append((a.arg, "any", None))
             names.append(o + "$v")
+        elif a.name in AF.MOMENTS:
+            continue  # its state comes from each group's rows (_group_with_states)
         else:  # variance family: count, sum, sum of squares
             f = a.arg + "$f"
             sq = a.arg + "$sq"
@@ -463,7 +467,31 @@ def partial_aggregate(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], table: p
                 work = work.append_column(f, x).append_column(sq, pc.multiply(x, x))
             req += [(f, "count", pc.CountOptions(mode="only_valid")), (f, "sum", None), (sq, "sum", None)]
             names += [o + "$n", o + "$s", o + "$q"]
-    return _group(work, keys, req, names)
+    return _group_with_states(work, keys, req, names, aggs, merge=False)
+
+
+def _group_with_rows(table: pa.Table, keys: tuple[str, ...], req: list[tuple[Any, str, Any]],
+                     names: list[str]) -> tuple[pa.Table, pa.Table]:
+    """``_group`` plus each group's list of row numbers (``AF.ROWS``), from which the
+    aggregates of aggregate_functions compute; returns the table numbered and the groups."""
+    numbered = table.append_column("__row", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    return numbered, _group(numbered, keys, req + [("__row", "list", None)], names + [AF.ROWS])
+
+
+def _group_with_states(table: pa.Table, keys: tuple[str, ...], req: list[tuple[Any, str, Any]],
+                       names: list[str], aggs: tuple[AggSpec, ...], merge: bool) -> pa.Table:
+    """``_group``, with a state column ``<out>$m`` for each moment aggregate: from raw
+    rows (partial) or merged from the partial states (``merge``, final)."""
+    moments = [a for a in aggs if a.name in AF.MOMENTS]
+    if not moments:
+        return _group(table, keys, req, names)
+    numbered, grouped = _group_with_rows(table, keys, req, names)
+    for a in moments:
+        assert a.arg is not None
+        state = (AF.merge_moment_states(a.name, numbered, a.out + "$m", grouped) if merge
+                 else AF.moment_states(a.name, numbered, a.arg, a.arg2, grouped))
+        grouped = grouped.append_column(a.out + "$m", state)
+    return grouped.drop_columns([AF.ROWS])
 
 
 def _group(table: pa.Table, keys: tuple[str, ...], req: list[tuple[Any, str, Any]], names: list[str]) -> pa.Table:
@@ -512,10 +540,12 @@ def final_aggregate(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], table: pa.
             req.append((o + "$v", "all", None)); names.append(o + "$v")
         elif a.name in ("bool_or", "some"):
             req.append((o + "$v", "any", None)); names.append(o + "$v")
+        elif a.name in AF.MOMENTS:
+            continue  # merged by _group_with_states
         else:
             req += [(o + "$n", "sum", None), (o + "$s", "sum", None), (o + "$q", "sum", None)]
             names += [o + "$n", o + "$s", o + "$q"]
-    merged = _group(table, keys, req, names)
+    merged = _group_with_states(table, keys, req, names, aggs, merge=True)
     return _finish(keys, aggs, merged, out_schema)
 
 
@@ -535,6 +565,8 @@ def _finish(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], merged: pa.Table, 
                 v = pc.round(v, ndigits=a.type.scale)
         elif a.name in ("min", "max", "first", "last", "any_value", "bool_and", "every", "bool_or", "some"):
             v = merged.column(o + "$v")
+        elif a.name in AF.MOMENTS:
+            v = AF.moment_result(a.name, merged.column(o + "$m"))
         else:
             n = pc.cast(merged.column(o + "$n"), T.FLOAT64)
             s, q = merged.column(o + "$s"), merged.column(o + "$q")
@@ -548,6 +580,21 @@ def _finish(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], merged: pa.Table, 
             v = pc.sqrt(var) if a.name.startswith("stddev") else var
         cols.append(_cast_result(v, a.type))
     return pa.Table.from_arrays(cols, schema=out_schema)
+
+
+def _from_rows(a: AggSpec, table: pa.Table, grouped: pa.Table) -> pa.Array:
+    """A moment or holistic aggregate from each group's rows (aggregate_functions)."""
+    assert a.arg is not None
+    if a.name in AF.MOMENTS:  # (the binder allows no DISTINCT here)
+        return AF.moment_result(a.name, AF.moment_states(a.name, table, a.arg, a.arg2, grouped))
+    if a.name == "percentile":
+        return AF.percentiles(table, a.arg, grouped, a.params[0] if a.params else 0.5, a.distinct)
+    if a.name == "mode":
+        return AF.mode(table, a.arg, grouped, a.distinct)
+    if a.name == "histogram_numeric":
+        return AF.histogram(table, a.arg, grouped, a.params[0], a.distinct)
+    assert a.arg2 is not None  # max_by, min_by
+    return AF.extreme_by(table, a.arg, a.arg2, grouped, largest=a.name == "max_by")
 
 
 def _cast_result(v: Any, t: pa.DataType) -> Any:
@@ -593,12 +640,12 @@ def full_aggregate(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], table: pa.T
             f = a.arg + "$f"
             if f not in work.column_names:
                 work = work.append_column(f, pc.cast(table.column(a.arg), T.FLOAT64))
-            req.append((f, "tdigest", pc.TDigestOptions(q=a.params[0] if a.params else 0.5)))
-        elif a.name == "percentile":  # exact, linear interpolation (Hive percentile)
-            f = a.arg + "$f"
-            if f not in work.column_names:
-                work = work.append_column(f, pc.cast(table.column(a.arg), T.FLOAT64))
-            req.append((f, "list", None))
+            fractions = a.params[0] if a.params else 0.5
+            req.append((f, "tdigest", pc.TDigestOptions(q=list(fractions) if isinstance(fractions, tuple)
+                                                        else fractions)))
+        elif a.name in AF.MOMENTS or a.name in AF.HOLISTIC:
+            post.append((a, None))  # computed from each group's rows after grouping
+            continue
         elif a.name in ("stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop"):
             f = a.arg + "$f"
             if f not in work.column_names:
@@ -610,9 +657,15 @@ def full_aggregate(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], table: pa.T
             req.append((a.arg, {"any_value": "first"}.get(a.name, a.name), None))
         names.append(o)
         post.append((a, o))
-    merged = _group(work, keys, req, names)
+    if any(o is None for _, o in post):
+        numbered, merged = _group_with_rows(work, keys, req, names)
+    else:
+        numbered, merged = work, _group(work, keys, req, names)
     cols = [merged.column(k) for k in keys]
     for a, o in post:
+        if o is None:
+            cols.append(_cast_result(_from_rows(a, numbered, merged), a.type))
+            continue
         v = merged.column(o)
         if a.distinct and a.name in ("sum", "avg"):
             lst = v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v
@@ -628,19 +681,7 @@ def full_aggregate(keys: tuple[str, ...], aggs: tuple[AggSpec, ...], table: pa.T
             arr = np.full(len(lst), -1, dtype=np.int64)
             arr[idx] = np.arange(len(idx))
             v = pc.take(g.column(1), pa.array(arr, mask=arr < 0)) if len(lst) else res
-        if a.name == "percentile":
-            lst = v.combine_chunks() if isinstance(v, pa.ChunkedArray) else v
-            offs = np.asarray(lst.offsets)
-            vals = np.asarray(pc.fill_null(lst.values, np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
-            q = a.params[0] if a.params else 0.5
-            res = np.full(len(lst), np.nan)
-            for i in range(len(lst)):  # one sort per group
-                seg = vals[offs[i]:offs[i + 1]]
-                seg = seg[~np.isnan(seg)]
-                if len(seg):
-                    res[i] = np.quantile(seg, q)
-            v = pa.array(res, mask=np.isnan(res))
-        elif a.name == "percentile_approx":
+        if a.name == "percentile_approx" and not isinstance(a.params[0] if a.params else 0.5, tuple):
             if pa.types.is_list(v.type) or pa.types.is_large_list(v.type) or pa.types.is_fixed_size_list(v.type):
                 v = pc.list_element(v, 0)
         if a.name == "udaf":

@@ -549,24 +549,27 @@ class Planner:
             exprs.append((c.key, e))
             keys.append(c.key)
         aggs = []
+        def arg_column(arg: Expr) -> str:
+            """The key of the pre-projected column holding ``arg``."""
+            if isinstance(arg, ColumnRef):
+                if arg.column.key not in [k for k, _ in exprs]:
+                    exprs.append((arg.column.key, arg))
+                return arg.column.key
+            key = self.tmp()
+            exprs.append((key, arg))
+            return key
         for c, a in node.aggregates:
-            arg_key = None
+            arg_key = arg2_key = None
             if a.args:
-                arg = a.args[0]
-                if isinstance(arg, ColumnRef) and arg.column.key not in [k for k, _ in exprs]:
-                    arg_key = arg.column.key
-                    exprs.append((arg_key, arg))
-                elif isinstance(arg, ColumnRef):
-                    arg_key = arg.column.key
-                else:
-                    arg_key = self.tmp()
-                    exprs.append((arg_key, arg))
+                arg_key = arg_column(a.args[0])
                 if len(a.args) > 1 and a.name == "count":
                     # count(DISTINCT a, b): count distinct non-null tuples
                     arg_key = self.tmp()
                     exprs.append((arg_key, _struct_key(a.args)))
+                elif len(a.args) > 1:  # corr(x, y), max_by(x, y), ...
+                    arg2_key = arg_column(a.args[1])
             aggs.append(K.AggSpec(name=a.name, arg=arg_key, out=c.key, type=a.type,
-                                  distinct=a.distinct, params=a.params))
+                                  distinct=a.distinct, params=a.params, arg2=arg2_key))
         pre = pa.schema([pa.field(k, e.type) for k, e in exprs])
         inner = _add_step(inner, K.Step("project", exprs=tuple(exprs), schema=pre), pre)
         out = schema_of(node.schema)

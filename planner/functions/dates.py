@@ -183,8 +183,13 @@ def _unix_timestamp(v: Value | None = None, fmt: Value | None = None) -> Value:
 
 
 register("unix_timestamp", lambda a: (list(a), T.INT64), _unix_timestamp, deterministic=False)
-register("date_format", fixed([None, T.STRING], T.STRING),
-         lambda d, f: pc.strftime(pc.cast(pc.cast(d, T.TIMESTAMP), pa.timestamp("s")), format=_java_fmt(f.as_py())))
+def _date_format(d: Value, f: Value) -> Value:
+    """Formatted to whole seconds (Arrow's strftime prints fractions of finer units)."""
+    seconds = pc.floor_temporal(pc.cast(d, T.TIMESTAMP), unit="second")
+    return pc.strftime(pc.cast(seconds, pa.timestamp("s")), format=_java_fmt(f.as_py()))
+
+
+register("date_format", fixed([None, T.STRING], T.STRING), _date_format)
 def _last_day(d: Value) -> Value:
     return _date_sub(_add_months(_date_sub(d, pc.subtract(pc.cast(pc.day(d), T.INT32), 1)), pa.scalar(1)), pa.scalar(1))
 

@@ -130,7 +130,7 @@ def sig(*kinds: str, result: pa.DataType | Callable[[list[pa.DataType]], pa.Data
         low, high = len(kinds) - optional, (None if variadic else len(kinds))
         if len(args) < low or (high is not None and len(args) > high):
             want = f"{low}" if low == high else f"{low} to {high}" if high is not None else f"at least {low}"
-            raise FunctionError(f"expects {want} arguments, got {len(args)}")
+            raise FunctionError(f"expects {want} argument{'' if want == '1' else 's'}, got {len(args)}")
         want = [check_argument(i, kinds[min(i, len(kinds) - 1)], t) for i, t in enumerate(args)]
         return want, (result(want) if callable(result) else result)
     return r

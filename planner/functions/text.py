@@ -38,7 +38,8 @@ def _format_number_one(x: Any, digits: int | None) -> str | None:
         raise FunctionError(f"format_number: the number of decimals must not be negative, got {digits}")
     if isinstance(x, float) and not math.isfinite(x):
         return "NaN" if math.isnan(x) else ("-" if x < 0 else "") + "\u221e"
-    return format(x if isinstance(x, (float, Decimal)) else int(x), f",.{digits}f")
+    # an integer through Decimal: Python formats an int with "f" as a float (inexact)
+    return format(x if isinstance(x, (float, Decimal)) else Decimal(int(x)), f",.{digits}f")
 
 
 def _format_number(x: Value, digits: Value) -> Value:

@@ -128,11 +128,22 @@ def _shift_zone(ts: Value, zone: Value, from_utc: bool) -> Value:
         tz = zone_name(name)
         if from_utc:
             shifted = pc.local_timestamp(values.cast(pa.timestamp("us", tz=tz)))
-        else:  # a time that does not exist or exists twice takes its earlier reading
-            shifted = pc.assume_timezone(values, timezone=tz, ambiguous="earliest", nonexistent="earliest")
-            shifted = shifted.cast(T.INT64).cast(T.TIMESTAMP)
+        else:
+            shifted = _to_utc(values, tz)
         out = pc.if_else(pa.array(codes == code), shifted, out)
     return restore(out, scalar)
+
+
+def _to_utc(local: pa.Array, tz: str) -> pa.Array:
+    """The UTC time of wall-clock times in ``tz``. A time read twice (clocks set back)
+    is its earlier reading; a time that does not exist (clocks set forward) is read with
+    the offset before the change, as java.util.TimeZone does (02:30 in a gap is 03:30)."""
+    earliest = pc.assume_timezone(local, timezone=tz, ambiguous="earliest", nonexistent="earliest")
+    utc = earliest.cast(T.INT64)
+    back = pc.local_timestamp(earliest).cast(T.INT64)  # != local only inside a gap
+    offset = pc.subtract(back, utc)
+    shifted = pc.subtract(local.cast(T.INT64), offset)
+    return pc.if_else(pc.equal(back, local.cast(T.INT64)), utc, shifted).cast(T.TIMESTAMP)
 
 
 register("from_utc_timestamp", sig("timestamp", "string", result=T.TIMESTAMP),

@@ -148,7 +148,7 @@ def _valid_values(table: pa.Table, arg: str, grouped: pa.Table, distinct: bool
     values = pc.take(table.column(arg), pa.array(rows)).combine_chunks()
     keep = np.asarray(pc.is_valid(values), dtype=bool)
     if distinct and len(values):
-        codes = np.asarray(pc.dictionary_encode(values).indices.fill_null(0), dtype=np.int64)
+        codes = np.asarray(pc.dictionary_encode(values, null_encoding="encode").indices, dtype=np.int64)
         _, first = np.unique(g * (int(codes.max(initial=0)) + 1) + codes, return_index=True)
         once = np.zeros(len(values), bool)
         once[first] = True

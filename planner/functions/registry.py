@@ -81,9 +81,6 @@ def common_all(result_bool: bool = False) -> Any:
     return r
 
 
-#: What each argument kind of ``sig`` accepts: a predicate on the argument's type and the
-#: type the kernel receives (``None``: the argument's own). Hive converts any primitive to
-#: a string implicitly, and strings to numbers and dates; complex types never convert.
 def _is_primitive(t: pa.DataType) -> bool:
     return T.is_string(t) or T.is_numeric(t) or T.is_temporal(t) or t in (T.BOOL, T.NULL)
 
@@ -92,6 +89,10 @@ def is_binary(t: pa.DataType) -> bool:
     return pa.types.is_binary(t) or pa.types.is_large_binary(t)
 
 
+#: What each argument kind of ``sig`` accepts: its name in errors, a predicate on the
+#: argument's type, and the type the kernel receives (``None``: the argument's own). Hive
+#: converts any primitive to a string implicitly, and strings to numbers and dates;
+#: complex types never convert.
 _KINDS: dict[str, tuple[str, Callable[[pa.DataType], bool], pa.DataType | None]] = {
     "string": ("a string", _is_primitive, T.STRING),
     "bytes": ("a string or binary", lambda t: _is_primitive(t) or is_binary(t), None),

@@ -601,6 +601,22 @@ def test_from_and_to_utc_timestamp(lamna: Any) -> None:
     check_python(lamna, "to_utc_timestamp(from_utc_timestamp(ts, 'Asia/Tokyo'), 'Asia/Tokyo')", lambda r: r["ts"])
 
 
+@pytest.mark.parametrize(("zone", "day"), [("America/Los_Angeles", dt.date(2020, 3, 8)),
+                                           ("America/Los_Angeles", dt.date(2020, 11, 1)),
+                                           ("Europe/Paris", dt.date(2021, 3, 28)),
+                                           ("Europe/Paris", dt.date(2021, 10, 31))])
+def test_to_utc_timestamp_across_daylight_saving_changes(lamna: Any, zone: str, day: dt.date) -> None:
+    """Every quarter hour of a day the clocks change: a time read twice is its first
+    reading, a time that does not exist is read with the offset before the change (as
+    java.util.TimeZone and zoneinfo with fold=0)."""
+    start = dt.datetime(day.year, day.month, day.day)
+    times = [start + dt.timedelta(minutes=15 * k) for k in range(96)]
+    values = ", ".join(f"(timestamp '{t:%Y-%m-%d %H:%M:%S}')" for t in times)
+    got = [v for (v,) in _rows(lamna, f"SELECT to_utc_timestamp(t, '{zone}') FROM (VALUES {values}) AS v(t)")]
+    expected = [t.replace(tzinfo=ZoneInfo(zone), fold=0).astimezone(dt.UTC).replace(tzinfo=None) for t in times]
+    assert got == expected
+
+
 # ---------------------------------------------------------------- collections
 
 

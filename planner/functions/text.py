@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from planner import types as T
 from planner.functions.registry import (
@@ -24,26 +25,93 @@ from planner.functions.registry import (
     register,
     sig,
 )
-from planner.functions.vectors import per_distinct, per_distinct_batch
+from planner.functions.vectors import (
+    broadcast,
+    byte_buffers,
+    from_byte_buffers,
+    per_distinct,
+    per_distinct_batch,
+    restore,
+    row_of_byte,
+    valid_mask,
+)
 
 # ---------------------------------------------------------------- format_number
 
 
 def _format_number_one(x: Any, digits: int | None) -> str | None:
     """x with thousands separators and ``digits`` decimals, rounded half-even as Java's
-    DecimalFormat (Hive's GenericUDFFormatNumber) does, on the exact value of a double."""
+    DecimalFormat (Hive's GenericUDFFormatNumber) does: on the exact binary value of a
+    double below 2**53, on its shortest decimal digits beyond (where Java prints those
+    digits and zeros)."""
     if x is None or digits is None:
         return None
     if digits < 0:
         raise FunctionError(f"format_number: the number of decimals must not be negative, got {digits}")
-    if isinstance(x, float) and not math.isfinite(x):
-        return "NaN" if math.isnan(x) else ("-" if x < 0 else "") + "\u221e"
-    # an integer through Decimal: Python formats an int with "f" as a float (inexact)
-    return format(x if isinstance(x, (float, Decimal)) else Decimal(int(x)), f",.{digits}f")
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            return "NaN" if math.isnan(x) else ("-" if x < 0 else "") + "\u221e"
+        x = Decimal(x) if abs(x) < 2.0**53 else Decimal(repr(x))
+    return format(x if isinstance(x, Decimal) else Decimal(int(x)), f",.{digits}f")
+
+
+def group_thousands(digits: pa.Array) -> pa.Array:
+    """Strings of decimal digits with a comma every three digits from the right, by
+    moving every byte of the column to its place (numpy, no loop over rows)."""
+    offsets, data = byte_buffers(digits)
+    lengths = np.diff(offsets)
+    rows = row_of_byte(offsets)
+    from_left = np.arange(len(data)) - offsets[:-1][rows]
+    from_right = lengths[rows] - 1 - from_left
+    commas = np.maximum(lengths - 1, 0) // 3
+    out_offsets = np.concatenate([[0], np.cumsum(lengths + commas)]).astype(np.int64)
+    out = np.full(int(out_offsets[-1]), ord(","), np.uint8)
+    out[out_offsets[:-1][rows] + from_left + commas[rows] - from_right // 3] = data
+    return from_byte_buffers(out_offsets, out, valid_mask(digits))
 
 
 def _format_number(x: Value, digits: Value) -> Value:
-    return per_distinct(_format_number_one, T.STRING, x, digits)
+    """format_number vectorized: the value rounded half-even to ``digits`` decimals as a
+    scaled integer, its whole part grouped by thousands, its fraction zero-padded. Rare
+    inputs go once per distinct value through Python's exact formatting instead: a
+    non-constant or negative number of decimals, a double beyond 2**63 once scaled,
+    NaN and infinities."""
+    d = digits.as_py() if isinstance(digits, pa.Scalar) else None
+    (arr,), scalar = broadcast(x)
+    if d is None or d < 0 or d > 15:
+        return per_distinct(_format_number_one, T.STRING, x, digits)
+    exact_needed = None
+    if T.is_floating(arr.type):
+        values = np.asarray(pc.fill_null(arr, 0.0), dtype=np.float64)
+        product = np.abs(values) * 10.0 ** d
+        with np.errstate(invalid="ignore"):
+            # the product is rounded: where it is within its error of a tie, or not an exact
+            # integer range, the digits are decided exactly (per distinct value)
+            exact_needed = ~(np.isfinite(product) & (product < 2.0**53)) | (
+                np.abs(product - np.floor(product) - 0.5) <= product * 2.0**-50)
+        units = np.rint(np.where(exact_needed, 0.0, product)).astype(np.int64)  # half-even
+        negative = np.signbit(values)
+        whole, fraction = pa.array(units // 10**d), pa.array(units % 10**d)
+    else:  # integers and decimals: exact, through Arrow's decimal rounding
+        if T.is_decimal(arr.type) and arr.type.precision - arr.type.scale + d + 1 > 38:
+            return per_distinct(_format_number_one, T.STRING, x, digits)
+        p, scale = (arr.type.precision, arr.type.scale) if T.is_decimal(arr.type) else (20, 0)
+        wide = pa.decimal128(p - scale + max(scale, d) + 1, max(scale, d))  # room for carries and decimals
+        rounded = pc.round(pc.cast(arr, wide), ndigits=d, round_mode="half_to_even")
+        text = pc.cast(pc.cast(rounded, pa.decimal128(p - scale + d + 1, d)), T.STRING)
+        negative = np.asarray(pc.fill_null(pc.less(arr, pa.scalar(0, arr.type)), False), dtype=bool)
+        parts = pc.split_pattern(pc.utf8_ltrim(text, "-"), ".")
+        whole, fraction = pc.list_element(parts, 0), (pc.list_element(parts, 1) if d else None)
+    sign = pa.array(np.where(negative, "-", ""))  # Java keeps the sign of what rounds to 0
+    text = pc.binary_join_element_wise(sign, group_thousands(pc.cast(whole, T.STRING)), "")
+    if d:
+        text = pc.binary_join_element_wise(text, pc.utf8_lpad(pc.cast(fraction, T.STRING), width=d, padding="0"), ".")
+    text = pc.if_else(pc.is_null(arr), pa.scalar(None, T.STRING), text)
+    if exact_needed is not None and exact_needed.any():
+        mask = pa.array(exact_needed & np.asarray(pc.is_valid(arr), dtype=bool))
+        exact = per_distinct(_format_number_one, T.STRING, arr.filter(mask), digits)
+        text = pc.replace_with_mask(text, mask, exact)
+    return restore(text, scalar)
 
 
 def _format_number_resolve(args: list[pa.DataType]) -> tuple[list[pa.DataType], pa.DataType]:

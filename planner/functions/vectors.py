@@ -9,6 +9,7 @@ with a vectorized ``take``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -85,21 +86,44 @@ def valid_mask(arr: pa.Array) -> np.ndarray:
 
 def distinct_tuples(*vals: Value) -> tuple[list[tuple[Any, ...]], np.ndarray, bool]:
     """The distinct argument tuples of a batch (as Python values, None for NULL), each
-    row's index into them, and whether every argument was a scalar."""
-    arrays, scalar = broadcast(*vals)
-    n = len(arrays[0]) if arrays else 1
+    row's index into them, and whether every argument was a scalar. Scalar arguments
+    (a format, a base, a key) are constants of every tuple, never encoded per row."""
+    lengths = {len(v) for v in vals if not isinstance(v, pa.Scalar)}
+    if not lengths:
+        return [tuple(v.as_py() for v in vals)], np.zeros(1, np.int64), True
+    n = lengths.pop()
     codes, dictionaries = [], []
-    for a in arrays:
-        encoded = pc.dictionary_encode(a, null_encoding="encode")
-        codes.append(np.asarray(encoded.indices, dtype=np.int64))
-        dictionaries.append(encoded.dictionary.to_pylist())
+    for v in vals:
+        if not isinstance(v, pa.Scalar):
+            encoded = pc.dictionary_encode(as_array(v), null_encoding="encode")
+            codes.append(np.asarray(encoded.indices, dtype=np.int64))
+            dictionaries.append(encoded.dictionary.to_pylist())
     if n == 0:
-        return [], np.zeros(0, np.int64), scalar
+        return [], np.zeros(0, np.int64), False
     if len(codes) == 1:
-        return [(v,) for v in dictionaries[0]], codes[0], scalar
-    unique, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
-    tuples = [tuple(d[c] for d, c in zip(dictionaries, row)) for row in unique.tolist()]
-    return tuples, inverse.ravel(), scalar
+        inverse, rows = codes[0], [(c,) for c in range(len(dictionaries[0]))]
+    else:
+        sizes = [max(len(d), 1) for d in dictionaries]
+        if math.prod(sizes) < 2**62:  # one int64 key per row: a mixed-radix number
+            key = np.zeros(n, np.int64)
+            for c, size in zip(codes, sizes):
+                key = key * size + c
+            unique, inverse = np.unique(key, return_inverse=True)
+            rows = []
+            for k in unique.tolist():
+                digits = []
+                for size in reversed(sizes):
+                    k, c = divmod(k, size)
+                    digits.append(c)
+                rows.append(tuple(reversed(digits)))
+        else:
+            unique_rows, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
+            rows = [tuple(r) for r in unique_rows.tolist()]
+    tuples = []
+    for r in rows:
+        parts = iter(d[c] for d, c in zip(dictionaries, r))
+        tuples.append(tuple(v.as_py() if isinstance(v, pa.Scalar) else next(parts) for v in vals))
+    return tuples, np.asarray(inverse).ravel(), False
 
 
 def per_distinct(fn: Callable[..., Any], out_type: pa.DataType, *vals: Value) -> Value:

@@ -341,6 +341,23 @@ def test_format_number(lamna: Any, duck: Any) -> None:
     check_python(lamna, "format_number(b, 3)", lambda r: None if r["b"] is None else format(Decimal(r["b"]), ",.3f"))
 
 
+def test_format_number_rounds_the_exact_double_half_even(lamna: Any) -> None:
+    """Doubles written with a 5 in the rounding place (2.675, 4.35: just below or above
+    the tie in binary), exact binary ties (0.125) and huge values: DecimalFormat rounds the
+    exact binary value half-even, and prints a double beyond 2**53 from its shortest
+    digits (Decimal(repr(x)))."""
+    rnd = random.Random(5)
+    values = [k / 1000 + 0.005 for k in range(-3000, 3000, 7)] + [j / 8 for j in range(-40, 40)] + [
+        rnd.uniform(-1e6, 1e6) for _ in range(200)] + [2.0**53 + 2, 1e17, -3.3e19, 1.5e300]
+    lamna.session.register_arrow("ties", pa.table({"id": range(len(values)), "v": pa.array(values, pa.float64())}))
+
+    def java(v: float, d: int) -> str:
+        return format(Decimal(v) if abs(v) < 2.0**53 else Decimal(repr(v)), f",.{d}f")
+    for d in (0, 1, 2, 3):
+        got = _rows(lamna, f"SELECT id, format_number(v, {d}) FROM ties ORDER BY id")
+        _assert_rows(got, [(i, java(v, d)) for i, v in enumerate(values)], f"format_number(v, {d})")
+
+
 def test_printf(lamna: Any, duck: Any) -> None:
     # C pads by bytes, Java by characters: compare where s is ASCII
     both = "i IS NOT NULL AND x IS NOT NULL AND s IS NOT NULL AND "

@@ -84,7 +84,8 @@ def aggregate(name: str, args: list[Expr], distinct: bool, fail: Fail) -> Expr:
     approx_count_distinct is counted exactly (count(DISTINCT x))."""
     def arity(*counts: int) -> None:
         if len(args) not in counts:
-            raise fail(f"{name} expects {' or '.join(map(str, counts))} arguments, got {len(args)}")
+            plural = "" if counts == (1,) else "s"
+            raise fail(f"{name} expects {' or '.join(map(str, counts))} argument{plural}, got {len(args)}")
     if distinct and name in TWO_ARGUMENTS | {"kurtosis", "skewness"}:
         raise NotSupportedError(f"DISTINCT is not supported in {name}()")
     if name in ("corr", "covar_pop", "covar_samp"):

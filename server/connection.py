@@ -204,7 +204,8 @@ class ClientConnection:
         self._worker = Worker(f"lamna-conn-{self.pid}")
         try:
             self.session = await self.run_blocking(
-                lambda: Session(self.server.engine, user, database, self.pid, self.key, dict(packet.params)))
+                lambda: Session(self.server.engine, user, database, self.pid, self.key, dict(packet.params),
+                                self.server.session_defaults))
         except Exception as ex:
             log.exception("cannot open a session")
             raise PgError(INTERNAL, f"cannot open a session: {ex}") from None

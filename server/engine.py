@@ -106,9 +106,22 @@ def current_database(conn: sql.Connection) -> str:
     return str(getattr(conn.session, "current_database", "default"))
 
 
-def set_job_group(conn: sql.Connection, group: str, description: str) -> None:
-    """Tag the jobs the calling thread starts so that ``cancel`` can stop their tasks."""
-    conn.session.rdd_context.setJobGroup(group, description)
+#: Local properties the engine reads from the thread that runs a query.
+POOL_PROPERTY = "spark.scheduler.pool"  # the rdd core's fair-scheduler pool
+MEMORY_PROPERTY = "lamna.query.memory"  # the planner's per-query memory cap, in bytes
+
+
+def set_job_group(conn: sql.Connection, group: str, description: str, pool: str,
+                  memory_cap: int) -> None:
+    """Tag the jobs the calling thread starts: their job group (so that ``cancel`` can
+    stop their tasks, and the memory cap counts per statement), the session's
+    fair-scheduler pool (free executor threads go first to the pool with the fewest
+    running tasks, so one session's long query cannot starve another's short one), and
+    the statement's memory cap (0: none)."""
+    ctx = conn.session.rdd_context
+    ctx.setJobGroup(group, description)
+    ctx.setLocalProperty(POOL_PROPERTY, pool)
+    ctx.setLocalProperty(MEMORY_PROPERTY, str(memory_cap) if memory_cap > 0 else None)
 
 
 def cancel_job_group(conn: sql.Connection, group: str) -> None:

@@ -35,6 +35,7 @@ DIVISION_BY_ZERO = "22012"
 QUERY_CANCELED = "57014"
 ADMIN_SHUTDOWN = "57P01"
 TOO_MANY_CONNECTIONS = "53300"
+OUT_OF_MEMORY = "53200"
 IN_FAILED_TRANSACTION = "25P02"
 OPERATIONAL = "58000"
 INTERNAL = "XX000"
@@ -68,11 +69,26 @@ def _position(text: str, line: int | None, column: int | None) -> int | None:
     return offset + max(1, min(column, len(lines[line - 1]) + 1))
 
 
+def _with_sqlstate(ex: BaseException) -> BaseException | None:
+    """The exception, or one it was raised from, that carries a ``sqlstate``."""
+    seen: set[int] = set()
+    current: BaseException | None = ex
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(getattr(current, "sqlstate", None), str):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
 def from_engine(ex: BaseException, text: str | None) -> PgError:
     """Map an exception from ``sql`` to a PgError; ``text`` is the SQL the engine saw.
 
     Positions are only reported when ``text`` is what the client sent (no translation).
     """
+    coded = _with_sqlstate(ex)
+    if coded is not None:  # the engine said which SQLSTATE (a memory cap, say)
+        return PgError(str(coded.sqlstate), str(coded) or type(coded).__name__)  # type: ignore[attr-defined]
     message = str(ex)
     bare = getattr(ex, "bare", None)
     line, column = getattr(ex, "line", None), getattr(ex, "column", None)

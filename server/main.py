@@ -3,12 +3,12 @@
     lamna serve [--host 127.0.0.1] [--port 5433] [--warehouse DIR] [--config FILE]
                 (--users FILE | --trust) [--auth scram-sha-256|md5|password]
                 [--tls-cert FILE --tls-key FILE] [--max-connections N] [--max-queries N]
-                [--set KEY=VALUE ...]
+                [--query-memory SIZE] [--set KEY=VALUE ...]
     lamna user add NAME --users FILE [--password-stdin] [--md5]
 
 ``--config FILE`` is TOML with the same keys as the long options (``port = 5433``,
-``users = "users.json"``, ``[settings]`` for engine settings); options given on the
-command line win.
+``users = "users.json"``, ``max_queries = 8``, ``query_memory = "2GB"``, ``[settings]``
+for engine settings); options given on the command line win.
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ def _serve_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-key")
     p.add_argument("--max-connections", type=int)
     p.add_argument("--max-queries", type=int, help="queries running at once; more wait in a queue")
+    p.add_argument("--query-memory", help="default per-query memory cap, e.g. 2GB (0: none); "
+                                          "sessions change theirs with SET lamna.query.memory")
     p.add_argument("--auth-timeout", type=float, help="seconds to complete start-up and authentication")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="engine setting")
     p.add_argument("--log-level", default="INFO")
@@ -75,6 +77,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         max_connections=int(pick("max_connections", "max_connections", 100)),
         max_concurrent_queries=int(pick("max_queries", "max_queries", 8)),
         auth_timeout=float(pick("auth_timeout", "auth_timeout", 15.0)),
+        query_memory=str(pick("query_memory", "query_memory", settings.get("lamna.query.memory", "0"))),
         settings=tuple(sorted(settings.items())))
 
 

@@ -14,8 +14,10 @@ import os
 import ssl
 from dataclasses import dataclass
 
+from server import settings as S
 from server.connection import ClientConnection
 from server.engine import Engine
+from server.errors import PgError
 from server.users import User, load_users
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,8 @@ class ServerConfig:
     max_concurrent_queries: int = 8
     auth_timeout: float = 15.0
     settings: tuple[tuple[str, str], ...] = ()
+    #: every session's default ``lamna.query.memory`` (a size such as ``2GB``; ``0``: no cap)
+    query_memory: str = "0"
 
 
 class ConfigError(ValueError):
@@ -49,6 +53,14 @@ class Server:
                               "(see `lamna user add`) or --trust for development")
         if config.auth_method not in ("scram-sha-256", "md5", "password"):
             raise ConfigError(f"unknown auth method {config.auth_method!r}")
+        if config.max_concurrent_queries < 1:
+            raise ConfigError("max_queries must be at least 1")
+        try:
+            query_memory = S.check("lamna.query.memory", config.query_memory)
+        except PgError as ex:
+            raise ConfigError(f"query_memory: {ex.message}") from None
+        #: settings every session starts with (the server's choices over PostgreSQL's)
+        self.session_defaults = {"lamna.query.memory": query_memory}
         self.config = config
         self.users: dict[str, User] = load_users(config.users_file) if config.users_file else {}
         self.ssl_context = self._tls(config)

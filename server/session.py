@@ -28,6 +28,7 @@ from server import settings as S
 from server.errors import (
     DUPLICATE_CURSOR,
     IN_FAILED_TRANSACTION,
+    INTERNAL,
     INVALID_CURSOR_NAME,
     QUERY_CANCELED,
     PgError,
@@ -197,11 +198,14 @@ class Session:
     pid: int
     key: int
     startup: dict[str, str] = field(default_factory=dict)
+    #: the server's own defaults for settings (``--query-memory``, say), over ``S.DEFAULTS``
+    defaults: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.conn = self.engine.connect()
         self.conn.register_udf("lamna_format_type", _format_type_udf, "string")
-        self.settings: dict[str, str] = dict(S.DEFAULTS)
+        self.defaults = {**S.DEFAULTS, **self.defaults}
+        self.settings: dict[str, str] = dict(self.defaults)
         self.settings["session_authorization"] = self.user
         for k, v in self.startup.items():
             k = k.lower()
@@ -240,7 +244,9 @@ class Session:
             self.new_statement()
         assert self._group is not None
         self._running.set()
-        E.set_job_group(self.conn, self._group, f"session {self.pid}")
+        # One fair-scheduler pool per session: its statements share its slots.
+        E.set_job_group(self.conn, self._group, f"session {self.pid}", f"session-{self.pid}",
+                        S.size_bytes(self.settings.get("lamna.query.memory", "0")))
 
     def exit_call(self) -> None:
         self._running.clear()
@@ -414,10 +420,10 @@ class Session:
     def _set(self, name: str, value: str | None) -> Result:
         if name == "all" and value is None:
             for k in list(self.settings):
-                if k in S.DEFAULTS and self.settings[k] != S.DEFAULTS[k] and k not in ("server_version",):
-                    self._store(k, S.DEFAULTS[k])
+                if k in self.defaults and self.settings[k] != self.defaults[k] and k not in ("server_version",):
+                    self._store(k, self.defaults[k])
             return Result("RESET")
-        new = S.DEFAULTS.get(name, "") if value is None else S.check(name, value)
+        new = self.defaults.get(name, "") if value is None else S.check(name, value)
         self._store(name, new)
         if "." in name:  # the engine's own setting (lamna.*, spark.*, hive.*)
             self._engine(f"SET {name}={new}")
@@ -517,10 +523,14 @@ class Session:
         except PgError:
             raise
         except sql.Error as ex:
+            self.check_cancel()  # a cancelled statement says why (user, timeout, disconnect)
             raise from_engine(ex, None if tr.translated else text) from None
         except Exception as ex:  # the engine's internal failures: report, never crash the session
-            log.warning("engine error in %r: %s", text[:200], ex, exc_info=log.isEnabledFor(logging.DEBUG))
-            raise from_engine(ex, None) from None
+            self.check_cancel()
+            error = from_engine(ex, None)
+            if error.code in (INTERNAL,):
+                log.warning("engine error in %r: %s", text[:200], ex, exc_info=log.isEnabledFor(logging.DEBUG))
+            raise error from None
         if cur.description is None:
             return Result(_command_tag(text, cur.rowcount))
         columns = [Column(d[0], P.hive_type_oid(str(d[1]))) for d in cur.description]

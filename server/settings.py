@@ -39,6 +39,7 @@ DEFAULTS: dict[str, str] = {
     "bytea_output": "hex",
     "lamna.dialect": "hive",
     "lamna.progress": "off",
+    "lamna.query.memory": "0",  # the per-query memory cap; 0: none (the server's --query-memory)
 }
 
 #: Reported settings and the spelling PostgreSQL uses in ParameterStatus.
@@ -68,6 +69,8 @@ def check(name: str, value: str) -> str:
         raise PgError("22023", "lamna.dialect must be one of hive, postgres, spark")
     if name == "lamna.progress" and value.lower() not in ("on", "off", "true", "false"):
         raise PgError("22023", "lamna.progress must be on or off")
+    if name == "lamna.query.memory":
+        return format_size(size_bytes(value))
     return value
 
 
@@ -81,3 +84,28 @@ def timeout_ms(value: str) -> int:
         raise PgError("22023", f'invalid value for parameter "statement_timeout": "{value}"')
     scale = {"ms": 1, None: 1, "s": 1000, "min": 60_000, "h": 3_600_000}[m.group(2)]
     return int(float(m.group(1)) * scale)
+
+
+_UNITS = {"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "g": 1 << 30,
+          "gb": 1 << 30, "t": 1 << 40, "tb": 1 << 40}
+
+
+def size_bytes(value: str) -> int:
+    """``lamna.query.memory``: ``512MB``, ``2GB``, ``64kB``, a number of bytes; ``0``,
+    ``-1`` or ``off`` for no cap."""
+    text = value.strip().strip("'").lower()
+    if text in ("off", "none", "unlimited", "-1"):
+        return 0
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text)
+    if not m or m.group(2) not in _UNITS:
+        raise PgError("22023", f'invalid value for parameter "lamna.query.memory": "{value}"',
+                      hint="Give a size such as 512MB or 2GB, or 0 for no cap.")
+    return int(float(m.group(1)) * _UNITS[m.group(2)])
+
+
+def format_size(n: int) -> str:
+    """The shortest exact spelling of ``n`` bytes (``0`` is no cap)."""
+    for unit, size in (("TB", 1 << 40), ("GB", 1 << 30), ("MB", 1 << 20), ("kB", 1 << 10)):
+        if n and n % size == 0:
+            return f"{n // size}{unit}"
+    return str(n)

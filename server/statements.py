@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from server.errors import SYNTAX_ERROR, PgError
+from server.settings import DEFAULTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +105,8 @@ def classify(text: str) -> Command:
         return ShowVariable(shown.group(1).lower()) if shown else _set(body)
     if first == "reset":
         rest = body[5:].strip()
-        if "." in rest and rest.lower() != "all":
-            return EngineSql(text)
+        if "." in rest and rest.lower() != "all" and rest.lower() not in DEFAULTS:
+            return EngineSql(text)  # Hive's RESET of an engine setting
         return SetVariable("all" if rest.lower() == "all" else _ident(rest), None)
     if first == "show" and len(words) > 1 and words[1] not in ("tables", "databases", "schemas", "partitions",
                                                                "columns", "create", "functions", "views",

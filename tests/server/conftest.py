@@ -7,10 +7,12 @@ that installs them: CI must run every client.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -72,6 +74,13 @@ def seed_warehouse(warehouse: str) -> None:
         cur.execute("CREATE TABLE numbers (n BIGINT, label STRING)")
         cur.execute("INSERT INTO numbers SELECT id, concat('n', cast(id AS STRING)) FROM ("
                     + " UNION ALL ".join(f"SELECT {i} AS id" for i in range(1, 51)) + ") s")
+        # 125,000 rows: a self cross join of it (LONG_QUERY) is minutes of work
+        cur.execute("CREATE TABLE wide AS SELECT a.n * 2500 + b.n * 50 + c.n AS n "
+                    "FROM numbers a, numbers b, numbers c")
+
+
+#: Fifteen billion pairs, none matching: minutes of work, cancelled by every test using it.
+LONG_QUERY = "SELECT count(*) FROM wide x, wide y WHERE x.n + y.n < 0"
 
 
 _TEMPLATE: list[Path] = []
@@ -133,3 +142,50 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerInfo]:
     yield info
     stop_server(info)
     assert info.proc.returncode == 0, info.log.read_text()[-3000:]
+
+
+class InProcessServer:
+    """A real server on a loopback port, run by an event loop on a thread of the test
+    process, so a test can look inside its engine (the RDD status tracker) while real
+    clients talk to it over sockets. Trust authentication; ``stop()`` shuts it down as
+    SIGTERM would."""
+
+    def __init__(self, warehouse: str, **config: object) -> None:
+        from server.server import Server, ServerConfig
+        self.server = Server(ServerConfig(host="127.0.0.1", port=0, warehouse=warehouse, trust=True,
+                                          **config))  # type: ignore[arg-type]
+        self._loop = asyncio.new_event_loop()
+        self._stop: asyncio.Event | None = None
+        ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(ready,), name="lamna-test-server", daemon=True)
+        self._thread.start()
+        if not ready.wait(60) or self._stop is None:
+            raise RuntimeError("the in-process server did not start")
+
+    def _run(self, ready: threading.Event) -> None:
+        asyncio.set_event_loop(self._loop)
+
+        async def main() -> None:
+            self._stop = asyncio.Event()
+            await self.server.start()
+            ready.set()
+            await self._stop.wait()
+            await self.server.shutdown()
+
+        self._loop.run_until_complete(main())
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def dsn(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user=tester dbname=lamna"
+
+    @property
+    def rdd_context(self):  # type: ignore[no-untyped-def]
+        return self.server.engine.rdd_context()
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(60)

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.conftest import INSTALL, JDBC_JAR, ServerInfo, need
-from tests.server.test_psycopg import SLOW_QUERY
+from tests.server.conftest import INSTALL, JDBC_JAR, LONG_QUERY, ServerInfo, need
 
 SOURCE = Path(__file__).parent / "java" / "LamnaJdbcCheck.java"
 
@@ -31,7 +30,7 @@ def test_pgjdbc(server: ServerInfo, jdbc_program: Path) -> None:
     java = need("java")
     url = f"jdbc:postgresql://{server.host}:{server.port}/lamna?connectTimeout=20&socketTimeout=120"
     proc = subprocess.run([java, "-cp", f"{jdbc_program}{os.pathsep}{JDBC_JAR}", "LamnaJdbcCheck", url,
-                           server.user, server.password, SLOW_QUERY], capture_output=True, text=True, timeout=300)
+                           server.user, server.password, LONG_QUERY], capture_output=True, text=True, timeout=300)
     lines = proc.stdout.splitlines()
     failed = [line for line in lines if line.startswith("FAIL")]
     assert not failed and "ALL OK" in lines, proc.stdout + proc.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.server.conftest import (
+    LONG_QUERY,
     PASSWORD,
     ROOT,
     USER,
@@ -101,10 +102,13 @@ def _psql_sslmode(info: ServerInfo, mode: str) -> subprocess.CompletedProcess[st
 
 def test_config_file(tmp_path: Path) -> None:
     config = tmp_path / "lamna.toml"
-    config.write_text('max_queries = 2\nauth = "password"\n[settings]\n"spark.sql.shuffle.partitions" = "2"\n')
+    config.write_text('max_queries = 2\nauth = "password"\nquery_memory = "3GB"\n'
+                      '[settings]\n"spark.sql.shuffle.partitions" = "2"\n')
     info = start_server(tmp_path, "--config", str(config))
     try:
         assert psql(info, "-A", "-t", "-c", "SELECT 1").stdout.strip() == "1"
+        # the server-wide default memory cap reaches every session
+        assert psql(info, "-A", "-t", "-c", "SHOW lamna.query.memory").stdout.strip() == "3GB"
     finally:
         stop_server(info)
 
@@ -117,7 +121,7 @@ def test_sigterm_stops_cleanly_and_tells_clients(tmp_path: Path) -> None:
     def long_query() -> None:
         try:
             with psycopg.connect(info.dsn(), autocommit=True) as c:  # type: ignore[attr-defined]
-                c.execute(SLOW_QUERY)
+                c.execute(LONG_QUERY)
         except BaseException as ex:  # expected: the server goes away
             errors.append(ex)
 

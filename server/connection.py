@@ -467,11 +467,13 @@ class ClientConnection:
                     if stmt is None:
                         raise PgError("26000", f'prepared statement "{name}" does not exist')
                     self.send(M.parameter_description(session.param_oids(stmt)))
-                    fields = await self._guarded(session.describe_statement, stmt)
+                    async with self._statement():  # planning may run jobs: a query slot, cancellable
+                        fields = await self._guarded(session.describe_statement, stmt)
                     self.send(M.row_description(fields) if fields is not None else M.no_data())
                 case M.Describe("P", name):
                     portal = self._portal(name)
-                    result = await self._guarded(session.start, portal)
+                    async with self._statement():  # planning may run jobs: a query slot, cancellable
+                        result = await self._guarded(session.start, portal)
                     self._announce_settings()
                     if result.columns is not None and not result.copy:
                         self.send(M.row_description(portal.fields()))

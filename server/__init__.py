@@ -13,5 +13,6 @@
     translate   PostgreSQL catalog queries → HiveQL over the snapshot tables
     pgcatalog   pg_catalog / information_schema tables built from the Lamna catalog
     settings    PostgreSQL run-time settings;  errors: SQLSTATE mapping
-    loadtest    the load script (benchmark, not a test)
+
+The load benchmark is bench/server_load.py (docs/benchmarks.md, "Server under load").
 """

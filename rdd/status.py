@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter, deque
 from dataclasses import dataclass, field, replace
 
 from rdd.scheduler.events import (
@@ -38,19 +39,29 @@ class StageInfo:
     inputRecords: int = 0
 
 
+#: Finished jobs kept (Spark's ``spark.ui.retainedJobs``): a long-running server must not
+#: keep every job it ever ran.
+RETAINED_JOBS = 1000
+
+
 @dataclass
 class StatusTracker:
-    """Keeps the latest state of every job and stage; fed by the Context's listener bus."""
+    """Keeps the latest state of running jobs, of the last ``retained_jobs`` finished
+    ones, and of their stages; fed by the Context's listener bus."""
 
     _jobs: dict[int, JobInfo] = field(default_factory=dict)
     _stages: dict[int, StageInfo] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    retained_jobs: int = RETAINED_JOBS
+    _finished: deque[int] = field(default_factory=deque)
+    _stage_jobs: Counter[int] = field(default_factory=Counter)  # retained jobs listing each stage
 
     def on_event(self, event: ListenerEvent) -> None:
         with self._lock:
             match event:
                 case JobStarted(job_id=job_id, group_id=group_id, stage_ids=stage_ids):
                     self._jobs[job_id] = JobInfo(job_id, stage_ids, "RUNNING", group_id)
+                    self._stage_jobs.update(stage_ids)
                 case StageSubmitted(stage_id=stage_id, attempt=attempt, name=name, num_tasks=n):
                     # tasks of an earlier attempt may still be out: they stay counted
                     old = self._stages.get(stage_id)
@@ -70,6 +81,7 @@ class StatusTracker:
                             numFailedTasks=stage.numFailedTasks + (not succeeded),
                             inputRecords=stage.inputRecords + (metrics.records_read if metrics else 0),
                         )
+                        self._forget_stage_if_done(stage_id)
                 case StageCompleted(stage_id=stage_id):
                     stage = self._stages.get(stage_id)
                     if stage is not None:
@@ -79,6 +91,26 @@ class StatusTracker:
                     job = self._jobs.get(job_id)
                     if job is not None:
                         self._jobs[job_id] = replace(job, status="SUCCEEDED" if succeeded else "FAILED")
+                        self._finished.append(job_id)
+                        while len(self._finished) > self.retained_jobs:
+                            self._forget_job(self._finished.popleft())
+
+    def _forget_job(self, job_id: int) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is None:
+            return
+        self._stage_jobs.subtract(job.stageIds)
+        for stage_id in job.stageIds:
+            self._forget_stage_if_done(stage_id)
+
+    def _forget_stage_if_done(self, stage_id: int) -> None:
+        """Drop a stage no retained job lists, once its last task has ended."""
+        if self._stage_jobs[stage_id] > 0:
+            return
+        stage = self._stages.get(stage_id)
+        if stage is None or not stage.numActiveTasks:
+            self._stages.pop(stage_id, None)
+            del self._stage_jobs[stage_id]
 
     def getJobIdsForGroup(self, jobGroup: str | None = None) -> list[int]:
         with self._lock:

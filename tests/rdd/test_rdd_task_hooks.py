@@ -169,3 +169,19 @@ def test_a_pool_with_nothing_running_gets_a_thread_when_all_are_busy(make_contex
     finally:
         release.set()
         long_job.join(30)
+
+
+def test_the_tracker_keeps_only_the_last_finished_jobs(make_context) -> None:
+    """A long-running server runs millions of jobs: the tracker keeps the last ones."""
+    sc = make_context("local[2]")
+    tracker = sc.statusTracker()
+    tracker.retained_jobs = 5
+    sc.setJobGroup("retained", "many jobs")
+    for i in range(20):
+        assert sc.parallelize(range(i + 1), 2).count() == i + 1
+    jobs = tracker.getJobIdsForGroup("retained")
+    assert len(jobs) == 5 and jobs == sorted(jobs)[-5:]
+    assert tracker.getJobInfo(min(jobs) - 1) is None
+    for job in jobs:
+        assert all(tracker.getStageInfo(s) is not None for s in tracker.getJobInfo(job).stageIds)
+    assert len(tracker._stages) <= 5 * 2  # the forgotten jobs' stages went with them

@@ -89,13 +89,23 @@ class Engine:
             return
         for db in cat.list_databases():
             for name in cat.list_tables(db):
-                try:
-                    t = cat.get_table(db, name)
-                except Exception:  # dropped between listing and reading
-                    continue
-                cols = tuple(CatalogColumn(c.name, c.type, c.comment)
-                             for c in tuple(t.columns) + tuple(t.partition_columns))
-                yield CatalogTable(db, name, "view" if t.is_view else "table", cols, t.comment)
+                found = self.table(db, name)
+                if found is not None:
+                    yield found
+
+    def table(self, db: str, name: str) -> CatalogTable | None:
+        """One table of the catalog, or None (also when it was dropped meanwhile): what
+        a query's RowDescription needs, without listing the whole catalog per query."""
+        cat = self.catalog()
+        if cat is None:
+            return None
+        try:
+            t = cat.get_table(db, name)
+        except Exception:  # no such table (or dropped between listing and reading)
+            return None
+        cols = tuple(CatalogColumn(c.name, c.type, c.comment)
+                     for c in tuple(t.columns) + tuple(t.partition_columns))
+        return CatalogTable(db, name, "view" if t.is_view else "table", cols, t.comment)
 
     def databases(self) -> list[str]:
         cat = self.catalog()

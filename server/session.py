@@ -9,7 +9,9 @@ engine one Arrow batch at a time and encoded into DataRow messages as they are s
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -507,10 +509,7 @@ class Session:
             return C.system_oid(parts[-1].lower())
         db = C.database_name(parts[0]) if len(parts) == 2 else E.current_database(self.conn)
         table = parts[-1].lower()
-        for t in self.engine.tables():
-            if t.database == db and t.name == table:
-                return C.table_oid(db, table)
-        return None
+        return C.table_oid(db, table) if self.engine.table(db, table) is not None else None
 
     def _engine(self, text: str) -> Result:
         dialect = self.settings.get("lamna.dialect", "hive")
@@ -539,30 +538,22 @@ class Session:
 
     def _origins(self, text: str, columns: list[Column]) -> list[Column]:
         """Table OID and column number for columns a single-table query reads unchanged."""
-        try:
-            tree = sqlglot.parse_one(text, read="hive")
-        except Exception:  # not ours to report: the engine already accepted the text
+        shape = _select_shape(_LITERALS.sub("?", text))
+        if shape is None:
             return columns
-        if not isinstance(tree, exp.Select) or tree.args.get("joins") or not isinstance(tree.args.get("from_") or tree.args.get("from"), exp.From):
+        db_name, table, star, direct_names = shape
+        db = db_name or E.current_database(self.conn)
+        t = self.engine.table(db, table)
+        if t is None:
             return columns
-        src = (tree.args.get("from_") or tree.args.get("from")).this
-        if not isinstance(src, exp.Table) or src.name.startswith(C.INTERNAL):
-            return columns
-        db = src.db.lower() if src.db else E.current_database(self.conn)
-        for t in self.engine.tables():
-            if t.database == db and t.name == src.name.lower():
-                index = {c.name.lower(): i for i, c in enumerate(t.columns, start=1)}
-                oid = C.table_oid(db, t.name)
-                plain = {p.alias_or_name.lower(): p for p in tree.expressions}
-                star = any(isinstance(p, exp.Star) for p in tree.expressions)
-                out = []
-                for c in columns:
-                    p = plain.get(c.name.lower())
-                    direct = star or (isinstance(p, exp.Column) and p.name.lower() == c.name.lower())
-                    n = index.get(c.name.lower(), 0) if direct else 0
-                    out.append(Column(c.name, c.type, oid if n else 0, n))
-                return out
-        return columns
+        index = {c.name.lower(): i for i, c in enumerate(t.columns, start=1)}
+        oid = C.table_oid(db, t.name)
+        out = []
+        for c in columns:
+            direct = star or c.name.lower() in direct_names
+            n = index.get(c.name.lower(), 0) if direct else 0
+            out.append(Column(c.name, c.type, oid if n else 0, n))
+        return out
 
     def _register_system_tables(self, wanted: set[tuple[str, str]]) -> None:
         snapshot = C.Snapshot(tables=tuple(self.engine.tables()), databases=tuple(self.engine.databases()),
@@ -577,6 +568,32 @@ class Session:
         for name in list(self.portals):
             self.close_portal(name)
         self.engine.release(self.conn)
+
+
+#: Literals do not change which table and columns a query reads: masked, the texts of
+#: one prepared or repeated query share a cached shape.
+_LITERALS = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
+
+
+@functools.lru_cache(maxsize=512)
+def _select_shape(text: str) -> tuple[str | None, str, bool, frozenset[str]] | None:
+    """(database, table, ``*`` selected, output names that are plain columns of it) for
+    a single-table SELECT; None for anything else. Parsing is most of this server's own
+    work per query, hence the cache."""
+    try:
+        tree = sqlglot.parse_one(text, read="hive")
+    except Exception:  # not ours to report: the engine already accepted the text
+        return None
+    source = tree.args.get("from_") or tree.args.get("from") if isinstance(tree, exp.Select) else None
+    if not isinstance(source, exp.From) or tree.args.get("joins"):
+        return None
+    src = source.this
+    if not isinstance(src, exp.Table) or src.name.startswith(C.INTERNAL):
+        return None
+    direct = frozenset(p.alias_or_name.lower() for p in tree.expressions
+                       if isinstance(p, exp.Column) and p.alias_or_name.lower() == p.name.lower())
+    star = any(isinstance(p, exp.Star) for p in tree.expressions)
+    return (src.db.lower() or None, src.name.lower(), star, direct)
 
 
 def _returns_rows(command: Command) -> bool:

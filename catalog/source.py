@@ -170,7 +170,7 @@ class TableSource:
     # -- helpers --------------------------------------------------------------------
 
     def _report_bad(self, n: int, path: str) -> None:
-        log.warning("%d field(s) of %s did not parse and were read as NULL", n, path)
+        log.info("%d field(s) of %s did not parse and were read as NULL", n, path)  # the user hears it through the query's warnings
         if self.bad_fields is not None:
             self.bad_fields.add(n)
 

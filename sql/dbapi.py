@@ -232,6 +232,10 @@ class Cursor:
         self._pending: list[pa.RecordBatch] = []
         self._closed = False
         self.rownumber: int | None = None
+        #: PEP 249's optional ``messages``: (Warning, text) pairs from the last statement,
+        #: added once its rows have all been read (e.g. text fields read as NULL)
+        self.messages: list[tuple[type, str]] = []
+        self._warnings: Any = None
 
     # -- execution
     def execute(self, operation: str, parameters: Any = None) -> Cursor:
@@ -247,6 +251,7 @@ class Cursor:
                  f.type.scale if pa.types.is_decimal(f.type) else None, True)
                 for f in result.schema]
             self._batches = result.batches()
+            self._warnings = result.warnings
             self.rowcount = -1
             self.rownumber = 0
         else:
@@ -265,6 +270,8 @@ class Cursor:
         return self
 
     def _reset(self) -> None:
+        self.messages = []
+        self._warnings = None
         self._buffer = []
         self._pending = []
         self._batches = None
@@ -287,6 +294,7 @@ class Cursor:
                 b = next(self._batches)
             except StopIteration:
                 self._batches = None
+                self._result_read()
                 break
             except E.Error:
                 raise
@@ -294,6 +302,11 @@ class Cursor:
                 self._batches = None
                 raise E.OperationalError(f"{type(ex).__name__}: {ex}") from ex
             self._buffer.extend(batch_rows(b))
+
+    def _result_read(self) -> None:
+        if self._warnings is not None:
+            self.messages.extend((E.Warning, text) for text in self._warnings())
+            self._warnings = None
 
     # -- fetching
     def fetchone(self) -> tuple[Any, ...] | None:
@@ -336,6 +349,7 @@ class Cursor:
             except Exception as ex:
                 raise E.OperationalError(f"{type(ex).__name__}: {ex}") from ex
             self._batches = None
+            self._result_read()
         return pa.Table.from_batches(batches, schema=self._schema)
 
     def fetch_arrow_batches(self) -> Iterator[pa.RecordBatch]:
@@ -343,6 +357,7 @@ class Cursor:
         if self._batches is not None:
             yield from self._batches
             self._batches = None
+            self._result_read()
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         while True:

@@ -14,7 +14,7 @@ import itertools
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,16 @@ class QueryOutput:
     optimized: L.LogicalPlan | None = None
     physical: Any = None
     release: Any = None  # frees cached shared scans once the result is consumed
+    bad_fields: Any = None  # accumulator of text fields read as NULL (see Session.text_strict)
+
+    def warnings(self) -> list[str]:
+        """What the user should hear once the result has been read: fields of text
+        files that did not parse as their column's type and were read as NULL."""
+        n = self.bad_fields.value if self.bad_fields is not None else 0
+        if not n:
+            return []
+        return [f"{n} field(s) did not parse as their column's type and were read as NULL "
+                "(SET lamna.text.strict=true to make that an error)"]
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         try:
@@ -77,6 +87,8 @@ class Result:
     schema: pa.Schema | None
     _batches: Any = None
     rowcount: int | None = None
+    #: called once the rows have been read: messages for the user (PEP 249 ``messages``)
+    warnings: Callable[[], list[str]] = lambda: []
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         if self._batches is None:
@@ -124,7 +136,7 @@ class _Tables:
             q = sqlglot.parse_one(t.view_sql, read="hive")
             return ViewDef(t.qualified_name, q, tuple(c.name for c in t.columns) or None)
         try:
-            return cat.scan_source(t.db, t.name)
+            return cat.scan_source(t.db, t.name, strict=s.text_strict, bad_fields=s.planning_bad_fields)
         except CatalogError as ex:  # its storage cannot be listed (a missing bucket, a lock held too long)
             raise E.OperationalError(f"{type(ex).__name__}: {ex}") from ex
 
@@ -177,6 +189,8 @@ class Session:
         self._catalog = catalog
         self.warehouse = warehouse
         self._statements = _import_statements()
+        #: while a query is bound: the accumulator its table scans count bad text fields into
+        self.planning_bad_fields: Any = None
         self._group = f"lamna-session-{next(_SESSION_IDS)}"
         self._groups_running: dict[str, int] = {}  # job groups of statements in flight
 
@@ -337,7 +351,13 @@ class Session:
 
     def _query_result(self, stmt: exp.Expression) -> Result:
         out = self.plan_query(stmt)
-        return Result(schema=out.schema, _batches=lambda: self._grouped(out.batches()))
+        return Result(schema=out.schema, _batches=lambda: self._grouped(out.batches()), warnings=out.warnings)
+
+    @property
+    def text_strict(self) -> bool:
+        """``SET lamna.text.strict=true``: a text field that does not parse as its column's
+        type is an error naming file, line and column, instead of a NULL that is counted."""
+        return self.settings.get("lamna.text.strict", "false").strip().lower() == "true"
 
     def _set(self, body: str | None) -> Result:
         if not body:
@@ -389,7 +409,12 @@ class Session:
 
     def plan_query(self, stmt: exp.Expression, compile: bool = True) -> QueryOutput:
         with self._lock:
-            logical, names = self.bind(stmt)
+            # the tables this query scans count their unparsable text fields here
+            bad_fields = self.planning_bad_fields = self.rdd_context.accumulator(0)
+            try:
+                logical, names = self.bind(stmt)
+            finally:
+                self.planning_bad_fields = None
             disabled = frozenset(x.strip() for x in self.settings.get("lamna.optimizer.disabled_rules", "").split(",") if x.strip())
             try:
                 optimized = optimize(logical, disabled)
@@ -403,7 +428,7 @@ class Session:
             rdd = compiler.compile(physical) if compile else None
         fields = [pa.field(n, c.type if c.type != T.NULL else pa.null()) for n, c in zip(names, optimized.schema)]
         return QueryOutput(schema=pa.schema(fields), rdd=rdd, logical=logical, optimized=optimized,
-                           physical=physical, release=compiler.release)
+                           physical=physical, release=compiler.release, bad_fields=bad_fields)
 
     def _explain(self, body: str, mode: str) -> Result:
         stmts = sqlglot.parse(body, read="hive")

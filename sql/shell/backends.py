@@ -28,6 +28,8 @@ class Outcome:
 
     result: ResultSet | None
     rowcount: int = -1
+    #: warnings the statement left once its rows were read (PEP 249 ``cursor.messages``)
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ class Backend:
                     break
                 result.rows.extend(tuple(r) for r in chunk)
                 self._rows = len(result.rows)
-            return Outcome(result)
+            return Outcome(result, warnings=tuple(str(text) for _, text in getattr(cur, "messages", ())))
         except Exception:
             if self._cancel.is_set():
                 raise Cancelled() from None

@@ -214,6 +214,9 @@ class Runner:
         elif human:
             n = outcome.rowcount
             self.output.write_lines([f"OK, {n} row{'' if n == 1 else 's'} affected" if n >= 0 else "OK"])
+        for warning in outcome.warnings:
+            self.errors.write(f"WARNING: {warning}\n")
+        self.errors.flush()
         if self.settings.timing:
             self.output.write_lines([f"Time: {elapsed:.3f} s"])
 

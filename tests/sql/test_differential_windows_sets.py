@@ -204,7 +204,7 @@ def _with_buckets(table: pa.Table, column: str, buckets: int) -> pa.Table:
 
 @pytest.mark.parametrize("column, x, y", [("id", 3, 8), ("k", 1, 2), ("g", 2, 3), ("d", 4, 5), ("dt", 1, 1), ("s", 7, 7)])
 def test_bucket_sample_on_a_column_is_its_hash_bucket(db: tuple[Any, Any], column: str, x: int, y: int) -> None:
-    from conftest import TABLES
+    from diff_tables import TABLES
 
     lamna, duck = db
     duck.register("t_sampled", _with_buckets(TABLES["t"], column, y))

@@ -12,11 +12,12 @@ import pickle
 import queue
 import sys
 import threading
+import traceback
 from multiprocessing.connection import Client
 
 from rdd.executor.environment import ExecutorEnv
 from rdd.executor.serialization import dumps_outcome
-from rdd.scheduler.task import run_task
+from rdd.scheduler.task import TaskFailed, run_task
 from rdd.task_context import TaskContext
 
 
@@ -37,7 +38,15 @@ def main(argv: list[str]) -> None:
         while (item := tasks.get()) is not None:
             task_id, payload = item
             flag = flags.setdefault(task_id, threading.Event())
-            task = pickle.loads(payload)
+            try:
+                task = pickle.loads(payload)
+            except Exception as error:  # noqa: BLE001 - reported as the task's failure; the loop goes on
+                flags.pop(task_id, None)
+                failure = TaskFailed(RuntimeError(f"the task could not be unpickled on executor {executor_id}: "
+                                                  f"{type(error).__name__}: {error}"),
+                                     traceback.format_exc(), executor_id)
+                send(("done", task_id, dumps_outcome(failure)))
+                continue
             identity = task.identity
             context = TaskContext(
                 stage_id=identity.stage_id,

@@ -185,3 +185,30 @@ def test_the_tracker_keeps_only_the_last_finished_jobs(make_context) -> None:
     for job in jobs:
         assert all(tracker.getStageInfo(s) is not None for s in tracker.getJobInfo(job).stageIds)
     assert len(tracker._stages) <= 5 * 2  # the forgotten jobs' stages went with them
+
+
+def _rebuild_only_on_the_driver(pid: int):
+    import os
+
+    if os.getpid() != pid:
+        raise AttributeError("no such attribute on this executor")
+    return _Picky(pid)
+
+
+class _Picky:
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+
+    def __reduce__(self):
+        return (_rebuild_only_on_the_driver, (self.pid,))
+
+
+def test_a_task_a_worker_cannot_unpickle_fails_the_job_not_the_worker(cluster_sc) -> None:
+    """The worker reports the failure (the job ends with it) and keeps serving tasks,
+    instead of losing its task loop and leaving the job waiting for ever."""
+    import os
+
+    picky = _Picky(os.getpid())
+    with pytest.raises(RuntimeError, match="could not be unpickled.*no such attribute"):
+        cluster_sc.parallelize([1], 1).map(lambda x: (picky, x)[1]).collect()
+    assert cluster_sc.parallelize(range(4), 2).count() == 4

@@ -69,12 +69,14 @@ def _serve(warehouse: str, workdir: Path, *auth: str, password: str | None = Non
                 proc.kill()
                 pytest.fail(f"lamna serve did not start:\n{log.read_text()}")
             time.sleep(0.3)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        yield url
+    finally:  # also on .close(): GeneratorExit at the yield must still stop the server
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,10 @@ and the long query would run for minutes if a cancel did not stop its tasks.
 
 from __future__ import annotations
 
+import signal
 import socket
 import struct
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from rdd.scheduler.events import JobStarted
 from tests.server.conftest import (
     LONG_QUERY,
     InProcessServer,
+    need,
     need_module,
     seeded_warehouse,
 )
@@ -117,6 +120,29 @@ def test_cancel_request_stops_the_statements_tasks(inproc: InProcessServer, acti
         assert info.value.sqlstate == "57014" and "user request" in str(info.value)
         assert activity.settles(prefix), "tasks of the cancelled statement are still running"
         assert c.execute("SELECT count(*) FROM numbers").fetchone() == (50,)
+
+
+def test_psql_interrupted_with_ctrl_c_cancels_the_statements_tasks(inproc: InProcessServer,
+                                                                    activity: Activity) -> None:
+    """psql sends a CancelRequest when interrupted (SIGINT) during a query."""
+    psql = need("psql")
+    proc = subprocess.Popen([psql, "-X", "-h", "127.0.0.1", "-p", str(inproc.port), "-U", "psql-user", "-d", "lamna",
+                             "-c", LONG_QUERY], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(c.user == "psql-user" for c in list(inproc.server.connections.values())):
+            assert time.monotonic() < deadline and proc.poll() is None, "psql never connected"
+            time.sleep(0.05)
+        pid = next(c.pid for c in list(inproc.server.connections.values()) if c.user == "psql-user")
+        activity.wait_running(f"lamna-{pid}-")
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "canceling statement due to user request" in err, err
+    assert activity.settles(f"lamna-{pid}-")
 
 
 def test_statement_timeout_stops_the_statements_tasks(inproc: InProcessServer, activity: Activity) -> None:

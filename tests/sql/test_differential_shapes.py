@@ -45,7 +45,7 @@ def q():
     if shape == 15:
         return f"SELECT t.id, t.x FROM t WHERE t.x > (SELECT avg(t2.x) FROM t t2 WHERE t2.g = t.g){' AND ' + pred() if _RND.random() < .5 else ''}"
     if shape == 16:
-        return f"SELECT t.k, count(*) FROM t WHERE t.k IN (SELECT s3.k FROM s3) OR t.x IN (SELECT nn.k FROM nn) GROUP BY t.k"
+        return "SELECT t.k, count(*) FROM t WHERE t.k IN (SELECT s3.k FROM s3) OR t.x IN (SELECT nn.k FROM nn) GROUP BY t.k"
     if shape == 0:
         return f"SELECT t.id, (SELECT max(u.v) FROM u WHERE u.k = t.k) FROM t{where()}"
     if shape == 1:

@@ -829,6 +829,8 @@ def _convert_literal(l: Literal, t: pa.DataType) -> Any:
         return None
     if l.type == t:
         return l.value
+    if T.is_decimal(l.type) and T.is_floating(t):
+        return float(l.value)  # correctly rounded, where Arrow's cast makes 4.35 4.3500000000000005
     return pa.scalar(l.value, l.type).cast(t).as_py()
 
 

@@ -58,9 +58,16 @@ def arith_kernel(op: str) -> Any:
                 return _decimal_fix(fn(a, b), result)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 return _decimal_fix(fn(pc.cast(a, T.FLOAT64), pc.cast(b, T.FLOAT64)), result)
+        if T.is_floating(result):  # DECIMAL beside DOUBLE: the decimal correctly rounded first
+            a, b = _as_double(a), _as_double(b)
         out = fn(a, b)
         return out if out.type == result else pc.cast(out, result)
     return k
+
+
+def _as_double(v: Value) -> Value:
+    from planner.functions.casts import decimal_to_double
+    return decimal_to_double(v) if T.is_decimal(v.type) else v
 
 
 def _widen_dividend(a: Value, b: Value, scale: int) -> Value:
@@ -87,7 +94,7 @@ def divide_kernel(a: Value, b: Value, *, result: pa.DataType) -> Value:
             return _decimal_fix(pc.divide(_widen_dividend(a, b, result.scale), b), result)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return _decimal_fix(pc.divide(pc.cast(a, T.FLOAT64), pc.cast(b, T.FLOAT64)), result)
-    return pc.divide(pc.cast(a, T.FLOAT64), pc.cast(b, T.FLOAT64))
+    return pc.divide(pc.cast(_as_double(a), T.FLOAT64), pc.cast(_as_double(b), T.FLOAT64))
 
 
 def _decimal_remainder(a: Value, b: Value, t: pa.DataType) -> Value:

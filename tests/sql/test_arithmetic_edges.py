@@ -83,3 +83,14 @@ def test_string_to_decimal_rounds_half_up_and_overflows_to_null(cur) -> None:
                 "cast('12345' as decimal(4,0)), cast('abc' as decimal(10,2)), cast(' 7.5 ' as decimal(2,1))")
     assert cur.fetchall() == [(Decimal("123456.79"), Decimal("0.01"), Decimal("-0.01"), Decimal("1.235"),
                                None, None, Decimal("7.5"))]
+
+
+def test_decimal_to_double_is_correctly_rounded(cur) -> None:
+    """4.35 as a DOUBLE is the double nearest 4.35 (Arrow's own cast gives
+    4.3500000000000005), in casts, in mixed arithmetic and in constants alike."""
+    values = ["4.35", "-0.10", "123456789012.34", "0.07", "1.15", "2.675"]
+    cur.execute(f"{_values_cte(values, 'decimal(15,2)')} select x, cast(x as double), x * 1.0e0, x + cast(0 as double) from t")
+    for x, as_double, times_one, plus_zero in cur.fetchall():
+        assert as_double == times_one == plus_zero == float(x), x
+    cur.execute("select cast(4.35 as double), cast(4.35 as decimal(5,2)) * 1.0e0")
+    assert cur.fetchall() == [(4.35, 4.35)]

@@ -39,6 +39,15 @@ lower lpad ltrim map max min minute month nvl ntile percent_rank percentile pmod
 power rand rank regexp_extract regexp_replace repeat reverse round row_number rpad rtrim second
 sign sin size sort_array split sqrt stddev stddev_pop stddev_samp struct substr substring sum tan
 to_date trim ucase unix_timestamp upper var_pop var_samp variance weekofyear year
+add_months any_value approx_count_distinct array_distinct array_except array_intersect array_join
+array_max array_min array_position array_remove array_union base64 bin bool_and bool_or bround
+cardinality cbrt char chr conv count_if covar_samp crc32 current_database current_user
+date_trunc decode degrees e elt every factorial field find_in_set flatten format_number format_string
+from_utc_timestamp hex histogram_numeric initcap inline json_tuple kurtosis last_day levenshtein
+log10 log2 map_keys map_values max_by md5 median min_by mode months_between named_struct next_day
+nvl2 octet_length parse_url percentile_approx pi printf quarter radians regexp_extract_all sentences
+sequence sha1 sha2 skewness slice soundex space split_part std str_to_map substring_index
+to_utc_timestamp trunc unbase64 unhex uuid
 """.split()
 
 META_COMMANDS = ["\\q", "\\?", "\\l", "\\dt", "\\d", "\\c", "\\format", "\\x", "\\timing",

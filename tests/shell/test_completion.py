@@ -93,3 +93,19 @@ def test_table_names_are_cached_until_invalidated() -> None:
     names.invalidate()
     names.tables()
     assert backend.queries.count("SHOW TABLES") == 2
+
+
+def test_every_completed_function_is_one_the_engine_knows() -> None:
+    """Completion never offers a name the binder would call undefined."""
+    import sql
+    from sql.shell.completion import FUNCTIONS
+
+    cur = sql.connect().cursor()
+    unknown = []
+    for name in sorted(set(FUNCTIONS)):
+        try:
+            cur.execute(f"select {name}()")
+        except Exception as e:  # wrong arity and the like are fine: the name is known
+            if "Undefined function" in str(e):
+                unknown.append(name)
+    assert unknown == []

@@ -219,10 +219,12 @@ class Session:
             from rdd import Context
             wanted = self._master or self.settings.get("lamna.master")
             shared = Context.getActive()
-            if wanted is not None and shared is not None and shared.master != wanted:
-                self._ctx, self._own_context = Context(wanted, "lamna"), True
-            else:
+            if wanted in (None, DEFAULT_MASTER) or (shared is not None and shared.master == wanted):
                 self._ctx = Context.getOrCreate({"spark.master": wanted or DEFAULT_MASTER, "spark.app.name": "lamna"})
+            else:
+                # another master is this session's own: it must not become every later
+                # session's shared Context just because it came first
+                self._ctx, self._own_context = Context(wanted, "lamna"), True
             memory = self.settings.get("lamna.cache.memory")
             if memory:
                 from catalog.cache.ops import CacheOps

@@ -190,15 +190,23 @@ def test_connection_failure_is_one_line_and_fatal() -> None:
 
 def test_interrupt_cancels_the_running_statement_and_returns() -> None:
     """Ctrl-C (KeyboardInterrupt in the main thread) cancels; the prompt goes on."""
+    running = threading.Event()
+
     def slow(backend: FakeBackend, text: str) -> Outcome:
+        running.set()
         if not backend.stopped.wait(10):
             return Outcome(None)
         from sql.shell.backends import Cancelled
         raise Cancelled()
 
+    def press_ctrl_c_once_running() -> None:  # not on a timer: a loaded machine may be slower
+        if running.wait(10):
+            time.sleep(0.1)  # the main thread is waiting on the statement by now
+            _thread.interrupt_main()
+
     runner, out, err, backend = _runner(slow)
     runner.interactive = True
-    threading.Timer(0.3, _thread.interrupt_main).start()
+    threading.Thread(target=press_ctrl_c_once_running, daemon=True).start()
     runner.run_text("select slow")
     assert backend.cancels >= 1
     assert err.getvalue() == "Cancelled.\n" and out.getvalue() == ""

@@ -34,3 +34,21 @@ def test_tpch_queries_with_intervals_on_worker_processes(engines, q: int) -> Non
     exp = [tuple(round(float(v), 2) if isinstance(v, (float, int)) and not isinstance(v, bool) else
                  round(float(v), 2) if v.__class__.__name__ == "Decimal" else v for v in r) for r in dd.execute(text).fetchall()]
     assert sorted(got, key=repr) == sorted(exp, key=repr)
+
+
+def test_a_session_with_its_own_master_does_not_become_the_shared_context() -> None:
+    """Only default-master sessions share the process's Context: one asking for worker
+    processes first must not turn every later session into a worker-process session."""
+    from rdd import Context
+
+    own = sql.connect(master="local-cluster[2]")
+    try:
+        mine = own.session.rdd_context
+        later = sql.connect()
+        shared = later.session.rdd_context
+        assert mine.master == "local-cluster[2]" and mine is not shared
+        assert shared is Context.getActive() and shared.master != "local-cluster[2]"
+        later.close()
+    finally:
+        own.close()
+    assert mine._stopped and not shared._stopped

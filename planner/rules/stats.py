@@ -8,6 +8,7 @@ statistics of the scan that produces it (its table's row count when unknown).
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import assert_never
 
 from planner import logical as L
@@ -140,39 +141,39 @@ def is_key_like(node: L.LogicalPlan, col_id: int) -> bool:
             return False
 
 
-def semi_match_fraction(left: L.LogicalPlan, right: L.LogicalPlan, cond, right_rows: float) -> float | None:
-    """Fraction of left rows with a match: distinct right keys over distinct left keys."""
+def _equi_column_pairs(left: L.LogicalPlan, right: L.LogicalPlan, cond) -> Iterator[tuple[int, int]]:
+    """(left column id, right column id) of each ``column = column`` conjunct joining
+    the two sides, whichever way round it is written."""
     lids = {c.id for c in left.schema}
     rids = {c.id for c in right.schema}
-    best = None
     for c in conjuncts(cond):
         if isinstance(c, Call) and c.name == "eq" and all(isinstance(a, ColumnRef) for a in c.args):
             a, b = c.args[0].column.id, c.args[1].column.id
             if a in rids and b in lids:
                 a, b = b, a
             if a in lids and b in rids:
-                nl = max(column_ndv(left, a), 1.0)
-                nr = min(column_ndv(right, b), right_rows)
-                f = min(1.0, nr / nl)
-                best = f if best is None else min(best, f)
+                yield a, b
+
+
+def semi_match_fraction(left: L.LogicalPlan, right: L.LogicalPlan, cond, right_rows: float) -> float | None:
+    """Fraction of left rows with a match: distinct right keys over distinct left keys."""
+    best = None
+    for a, b in _equi_column_pairs(left, right, cond):
+        nl = max(column_ndv(left, a), 1.0)
+        nr = min(column_ndv(right, b), right_rows)
+        f = min(1.0, nr / nl)
+        best = f if best is None else min(best, f)
     return best
 
 
 def equi_selectivity_denominator(left: L.LogicalPlan, right: L.LogicalPlan, cond) -> float | None:
-    lids = {c.id for c in left.schema}
-    rids = {c.id for c in right.schema}
     best = None
-    for c in conjuncts(cond):
-        if isinstance(c, Call) and c.name == "eq" and all(isinstance(a, ColumnRef) for a in c.args):
-            a, b = c.args[0].column.id, c.args[1].column.id
-            if a in rids and b in lids:
-                a, b = b, a
-            if a in lids and b in rids:
-                na, nb = column_ndv(left, a), column_ndv(right, b)
-                # two key-like columns: the smaller table's key bounds the distinct values
-                d = min(na, nb) if is_key_like(left, a) and is_key_like(right, b) else max(na, nb)
-                d = max(d, 1.0)
-                best = d if best is None else max(best, d)
+    for a, b in _equi_column_pairs(left, right, cond):
+        na, nb = column_ndv(left, a), column_ndv(right, b)
+        # two key-like columns: the smaller table's key bounds the distinct values
+        d = min(na, nb) if is_key_like(left, a) and is_key_like(right, b) else max(na, nb)
+        d = max(d, 1.0)
+        best = d if best is None else max(best, d)
     return best
 
 

@@ -201,7 +201,7 @@ class Session:
         ``$LAMNA_WAREHOUSE`` or ``./lamna-warehouse``)."""
         if self._catalog is None:
             self._catalog = _open_catalog(self.warehouse)
-            if self.settings.get("lamna.cache.warm", "").strip().lower() == "true":
+            if self.flag("lamna.cache.warm"):
                 self._catalog.warm_cache(self.rdd_context)  # MEMORY tables, one job
         return self._catalog
 
@@ -362,14 +362,18 @@ class Session:
         net that triples optimizing time, so off unless ``SET
         lamna.optimizer.check_invariants=true`` or ``$LAMNA_CHECK_PLANS=1`` (the test
         suite sets it)."""
-        default = "true" if os.environ.get("LAMNA_CHECK_PLANS", "") == "1" else "false"
-        return self.settings.get("lamna.optimizer.check_invariants", default).strip().lower() == "true"
+        return self.flag("lamna.optimizer.check_invariants", default=os.environ.get("LAMNA_CHECK_PLANS", "") == "1")
 
     @property
     def text_strict(self) -> bool:
         """``SET lamna.text.strict=true``: a text field that does not parse as its column's
         type is an error naming file, line and column, instead of a NULL that is counted."""
-        return self.settings.get("lamna.text.strict", "false").strip().lower() == "true"
+        return self.flag("lamna.text.strict")
+
+    def flag(self, key: str, default: bool = False) -> bool:
+        """A boolean setting: set means ``true`` (any case), anything else false."""
+        value = self.settings.get(key)
+        return default if value is None else value.strip().lower() == "true"
 
     def _set(self, body: str | None) -> Result:
         if not body:

@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from planner import types as T
+from planner.functions.casts import decimal_to_double
 from planner.functions.registry import (
     FunctionError,
     Value,
@@ -66,7 +67,6 @@ def arith_kernel(op: str) -> Any:
 
 
 def _as_double(v: Value) -> Value:
-    from planner.functions.casts import decimal_to_double
     return decimal_to_double(v) if T.is_decimal(v.type) else v
 
 

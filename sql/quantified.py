@@ -31,8 +31,9 @@ def _query(quantifier: exp.Expression) -> exp.Expression:
     return q.this if isinstance(q, exp.Subquery) else q
 
 
-def _aggregate_of(query: exp.Expression, aggregate: str) -> exp.Expression:
-    """``(SELECT aggregate(v) …)`` over the subquery's single column ``v``.
+def _aggregate_of(query: exp.Expression, fn: str, *, rows: bool = False) -> exp.Expression:
+    """``(SELECT fn(v) …)`` over the subquery's single column ``v``, or ``fn(*)`` with
+    ``rows``.
 
     A plain SELECT gets the aggregate in place of its expression, so that a correlated
     subquery stays correlated in the same way (DISTINCT and ORDER BY change neither
@@ -43,16 +44,14 @@ def _aggregate_of(query: exp.Expression, aggregate: str) -> exp.Expression:
     if plain:
         inner = query.copy()
         value = inner.expressions[0].unalias()
-        arg = exp.Star() if aggregate == "count(*)" else value
-        fn = aggregate.split("(")[0]
-        inner.set("expressions", [exp.func(fn, arg)])
+        inner.set("expressions", [exp.func(fn, exp.Star() if rows else value)])
         inner.set("distinct", None)
         inner.set("order", None)
         return exp.Subquery(this=inner)
     derived = exp.Subquery(this=query.copy(), alias=exp.TableAlias(
         this=exp.to_identifier("__quantified"), columns=[exp.to_identifier("__value")]))
-    arg = exp.Star() if aggregate == "count(*)" else exp.column("__value")
-    return exp.Subquery(this=exp.select(exp.func(aggregate.split("(")[0], arg)).from_(derived))
+    arg = exp.Star() if rows else exp.column("__value")
+    return exp.Subquery(this=exp.select(exp.func(fn, arg)).from_(derived))
 
 
 def rewrite(node: exp.Expression) -> exp.Expression:
@@ -65,9 +64,9 @@ def rewrite(node: exp.Expression) -> exp.Expression:
         return exp.In(this=x.copy(), query=exp.Subquery(this=query.copy()))
     if isinstance(node, exp.NEQ) and every:
         return exp.Not(this=exp.In(this=x.copy(), query=exp.Subquery(this=query.copy())))
-    rows = _aggregate_of(query, "count(*)")
-    values = _aggregate_of(query, "count(v)")
-    low, high = _aggregate_of(query, "min(v)"), _aggregate_of(query, "max(v)")
+    rows = _aggregate_of(query, "count", rows=True)
+    values = _aggregate_of(query, "count")
+    low, high = _aggregate_of(query, "min"), _aggregate_of(query, "max")
     if isinstance(node, (exp.EQ, exp.NEQ)):
         # = ALL fails, <> ANY holds, as soon as one value differs from x
         differs = exp.or_(exp.NEQ(this=x.copy(), expression=low), exp.NEQ(this=x.copy(), expression=high))

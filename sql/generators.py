@@ -51,9 +51,9 @@ def as_lateral_view(select: exp.Select) -> exp.Select:
         raise ValueError("a generator in the SELECT list cannot be combined with GROUP BY; use LATERAL VIEW")
     index = positions[0]
     call, names = _split_alias(select.expressions[index])
-    outer = isinstance(call, (exp.ExplodeOuter, exp.PosexplodeOuter)) or (
-        isinstance(call, exp.Anonymous) and call.name.lower().endswith("_outer"))
-    if isinstance(call, exp.Anonymous) and call.name.lower().endswith("_outer"):
+    named_outer = isinstance(call, exp.Anonymous) and call.name.lower().endswith("_outer")
+    outer = named_outer or isinstance(call, (exp.ExplodeOuter, exp.PosexplodeOuter))
+    if named_outer:
         call = exp.Anonymous(this=call.name[: -len("_outer")], expressions=call.expressions)
     view = exp.Lateral(this=call.copy(), view=True, outer=outer,
                        alias=exp.TableAlias(this=exp.to_identifier(VIEW_ALIAS), columns=[n.copy() for n in names]))

@@ -122,7 +122,9 @@ class Context:
         self._shuffle_ids = itertools.count()
         self._broadcast_ids = itertools.count()
         self._accumulator_ids = itertools.count()
-        self._accumulators: dict[int, Accumulator[Any]] = {}
+        # weak, as Spark's AccumulatorContext: a long-lived Context (a server's) makes one
+        # per query, and an accumulator nobody holds can have no reader of its value
+        self._accumulators: weakref.WeakValueDictionary[int, Accumulator[Any]] = weakref.WeakValueDictionary()
         self._persisted: weakref.WeakValueDictionary[int, RDD] = weakref.WeakValueDictionary()
         self._checkpoint_dir: str | None = None
         self._listeners: list[Callable[[ListenerEvent], None]] = []

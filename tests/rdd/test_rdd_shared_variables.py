@@ -175,3 +175,18 @@ def test_accumulator_updates_from_concurrent_tasks_are_not_lost(sc):
 
     sc.parallelize(range(4), 4).mapPartitions(hammer).count()
     assert acc.value == 200_000
+
+
+def test_accumulators_nobody_holds_are_not_kept_by_the_context(sc) -> None:
+    """A long-lived Context (a server's, one accumulator per query) must not grow."""
+    import gc
+
+    gc.collect()
+    before = set(sc._accumulators)
+    kept = sc.accumulator(0)
+    for _ in range(50):
+        sc.accumulator(0)
+    gc.collect()
+    assert set(sc._accumulators) - before == {kept.aid}
+    sc.parallelize(range(10), 2).foreach(lambda x: kept.add(x))
+    assert kept.value == 45

@@ -117,6 +117,10 @@ class Catalog(CacheOps, PartitionOps, WriteOps, StatsOps):
     def close(self) -> None:
         self.metastore.close()
 
+    def change_token(self) -> tuple[int, int]:
+        """Differs after any commit to the metastore (``Metastore.change_token``)."""
+        return self.metastore.change_token()
+
     def __enter__(self) -> Catalog:
         return self
 

@@ -15,10 +15,10 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from catalog.errors import (
     DatabaseExists,
@@ -123,6 +123,10 @@ def _dumps_pairs(pairs: tuple[tuple[str, str], ...]) -> str:
 def _loads_pairs(text: str | None) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in json.loads(text or "[]"))
 
+_T = TypeVar("_T")
+#: A bound on the memo of reads, which is cleared by every commit anyway.
+_MEMO_ENTRIES = 4096
+
 
 class Metastore:
     """Typed access to the SQLite metastore; all SQL of the catalog lives here."""
@@ -132,6 +136,11 @@ class Metastore:
         self.busy_timeout = busy_timeout
         # The session may call from server threads; one connection guarded by a lock.
         self._lock = threading.RLock()
+        # Reads served from memory while no commit happened since they were made: see
+        # _remembered. The token is (SQLite's data_version, this object's own commits).
+        self._memo: dict[tuple[Any, ...], Any] = {}
+        self._memo_token: tuple[int, int] | None = None
+        self._own_commits = 0
         try:
             self._conn = sqlite3.connect(
                 path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
@@ -172,6 +181,8 @@ class Metastore:
             except sqlite3.OperationalError as e:
                 self._conn.execute("ROLLBACK")
                 raise self._translate(e) from e
+            finally:
+                self._own_commits += 1
 
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
@@ -189,6 +200,37 @@ class Metastore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    def change_token(self) -> tuple[int, int]:
+        """Changes whenever anything is committed to the metastore, by any process.
+
+        What a cache of plans compares to know that no table, view or partition it
+        depends on changed since the plan was made."""
+        with self._lock:
+            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            return version, self._own_commits
+
+    def _remembered(self, key: tuple[Any, ...], read: Callable[[sqlite3.Connection], _T]) -> _T:
+        """``read`` in a snapshot, or its answer from the last time if nothing was committed since.
+
+        Every statement looks its tables up again (another process may have changed them),
+        and those look-ups were a quarter of a point query's time in the server. SQLite's
+        ``PRAGMA data_version`` changes whenever another connection commits to the file,
+        from any process; this connection's own commits are counted in ``_own_commits``.
+        Inside a write transaction the memo is bypassed: what it reads may be rolled back.
+        """
+        with self._lock:
+            if self._conn.in_transaction:
+                return read(self._conn)
+            with self.reading() as c:
+                token = (c.execute("PRAGMA data_version").fetchone()[0], self._own_commits)
+                if token != self._memo_token or len(self._memo) > _MEMO_ENTRIES:
+                    self._memo.clear()
+                    self._memo_token = token
+                if key in self._memo:
+                    return self._memo[key]  # type: ignore[no-any-return]
+                value = self._memo[key] = read(c)
+                return value
 
     def _current_version(self) -> int | None:
         with self.reading() as c:
@@ -384,15 +426,13 @@ class Metastore:
         if c is not None:
             t = self._get_table(c, db, name)
         else:
-            with self.reading() as r:
-                t = self._get_table(r, db, name)
+            t = self._remembered(("table", db, name), lambda r: self._get_table(r, db, name))
         if t is None:
             raise TableNotFound(f"{db}.{name}")
         return t
 
     def find_table(self, db: str, name: str) -> Table | None:
-        with self.reading() as r:
-            return self._get_table(r, db, name)
+        return self._remembered(("table", db, name), lambda r: self._get_table(r, db, name))
 
     def _table_names(self, c: sqlite3.Connection, db: str) -> list[str]:
         return [r[0] for r in c.execute("SELECT name FROM tables WHERE db = ? ORDER BY name", (db,))]
@@ -548,17 +588,21 @@ class Metastore:
 
     def data_state(self, db: str, name: str) -> tuple[int, int]:
         """(data version, number of commits in flight) of a table, read atomically."""
-        with self.reading() as c:
+        def read(c: sqlite3.Connection) -> tuple[int, int] | None:
             row = c.execute(
                 "SELECT data_version FROM tables WHERE db = ? AND name = ?", (db, name)
             ).fetchone()
             if row is None:
-                raise TableNotFound(f"{db}.{name}")
+                return None
             n = c.execute(
                 "SELECT count(*) FROM writes WHERE db = ? AND table_name = ? AND state = 'committing'",
                 (db, name),
             ).fetchone()[0]
-        return row[0], n
+            return row[0], n
+        state = self._remembered(("data_state", db, name), read)
+        if state is None:
+            raise TableNotFound(f"{db}.{name}")
+        return state
 
     def list_writes(self) -> list[dict[str, Any]]:
         with self.reading() as c:

@@ -20,6 +20,7 @@ MapType(map<string, decimal128(10, 2)>)
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -209,6 +210,13 @@ def parse_hive_type(text: str) -> HiveType:
     """Parse a Hive type string (case-insensitive, nested generics, backquoted names)."""
     if not isinstance(text, str) or not text.strip():
         raise HiveTypeError(f"Invalid type {text!r}: empty type")
+    return _parse_cached(text)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(text: str) -> HiveType:
+    # Every scan and bind maps its table's column type texts again; a table has few
+    # distinct ones, and HiveType is immutable, so the parse is shared.
     return _Parser(text).parse()
 
 
@@ -242,7 +250,16 @@ def normalize_hive_type(text: str) -> str:
 def to_arrow(t: HiveType | str) -> pa.DataType:
     """The Arrow type a Hive type is stored and computed as."""
     if isinstance(t, str):
-        t = parse_hive_type(t)
+        return _arrow_of_text(t)
+    return _arrow_of(t)
+
+
+@functools.lru_cache(maxsize=1024)
+def _arrow_of_text(text: str) -> pa.DataType:
+    return _arrow_of(parse_hive_type(text))
+
+
+def _arrow_of(t: HiveType) -> pa.DataType:
     if t.name in _PRIMITIVES:
         return _PRIMITIVES[t.name]
     if t.name in ("varchar", "char"):

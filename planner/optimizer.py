@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from planner import logical as L
-from planner.rules.decorrelate import decorrelate
+from planner.rules.decorrelate import decorrelate, fresh_id_scope
 from planner.rules.fold_constants import fold_constants
 from planner.rules.prune_columns import prune_columns
 from planner.rules.push_down_filter import push_down_filter
@@ -84,6 +84,11 @@ def _check_refs(plan: L.LogicalPlan, rule: str) -> None:
 
 def optimize(plan: L.LogicalPlan, disabled: frozenset[str] = frozenset(),
              check: bool = True) -> L.LogicalPlan:
+    with fresh_id_scope():
+        return _optimize(plan, disabled, check)
+
+
+def _optimize(plan: L.LogicalPlan, disabled: frozenset[str], check: bool) -> L.LogicalPlan:
     for rule in RULES:
         if rule.name in disabled:
             continue

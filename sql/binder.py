@@ -1084,30 +1084,7 @@ class _ExprBinder:
         return Call("struct_field", (base, Literal(real, T.STRING)), ft)
 
     def literal(self, n: exp.Literal) -> Literal:
-        if n.is_string:
-            return Literal(n.this, T.STRING)
-        text = n.this
-        up = text.upper()
-        if up.endswith("BD"):
-            d = decimal.Decimal(text[:-2])
-            return _dec_literal(d)
-        for suf, t in (("L", T.INT64), ("S", T.INT16), ("Y", T.INT8)):
-            if up.endswith(suf) and up[:-1].lstrip("-").isdigit():
-                return Literal(int(text[:-1]), t)
-        if up.endswith("D") and not up.startswith("0X"):
-            return Literal(float(text[:-1]), T.FLOAT64)
-        try:
-            v = int(text)
-            if -(2 ** 31) <= v < 2 ** 31:
-                return Literal(v, T.INT32)
-            if -(2 ** 63) <= v < 2 ** 63:
-                return Literal(v, T.INT64)
-            return _dec_literal(decimal.Decimal(text))
-        except ValueError:
-            pass
-        if "E" in up:
-            return Literal(float(text), T.FLOAT64)
-        return _dec_literal(decimal.Decimal(text))
+        return bind_literal(n)
 
     def interval(self, n: exp.Interval) -> Literal:
         unit = (n.args.get("unit").name if n.args.get("unit") is not None else "").lower().rstrip("s")
@@ -1427,6 +1404,34 @@ def _or_chain(parts: list[Expr]) -> Expr:
     for p in parts[1:]:
         out = Call("or", (out, p), T.BOOL)
     return out
+
+
+def bind_literal(n: exp.Literal) -> Literal:
+    """A Hive literal's value and type (``5`` int, ``5L`` bigint, ``1.50`` decimal(3,2), ``1e3`` double)."""
+    if n.is_string:
+        return Literal(n.this, T.STRING)
+    text = n.this
+    up = text.upper()
+    if up.endswith("BD"):
+        d = decimal.Decimal(text[:-2])
+        return _dec_literal(d)
+    for suf, t in (("L", T.INT64), ("S", T.INT16), ("Y", T.INT8)):
+        if up.endswith(suf) and up[:-1].lstrip("-").isdigit():
+            return Literal(int(text[:-1]), t)
+    if up.endswith("D") and not up.startswith("0X"):
+        return Literal(float(text[:-1]), T.FLOAT64)
+    try:
+        v = int(text)
+        if -(2 ** 31) <= v < 2 ** 31:
+            return Literal(v, T.INT32)
+        if -(2 ** 63) <= v < 2 ** 63:
+            return Literal(v, T.INT64)
+        return _dec_literal(decimal.Decimal(text))
+    except ValueError:
+        pass
+    if "E" in up:
+        return Literal(float(text), T.FLOAT64)
+    return _dec_literal(decimal.Decimal(text))
 
 
 def _dec_literal(d: decimal.Decimal) -> Literal:

@@ -35,6 +35,7 @@ from planner.rules.decorrelate import DecorrelationError
 from planner.sources import ArrowTableSource
 from sql import errors as E
 from sql.binder import Binder, Udf, ViewDef, sql_type
+from sql.plan_cache import NOT_A_TEMPLATE, PlanCache, Template, shape_of, template
 
 # sqlglot logs a warning for every statement it parses as a generic Command (SHOW, …)
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
@@ -184,6 +185,8 @@ class Session:
         self.udafs: dict[str, Udf] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+        #: optimized plans of queries this session ran (``SET lamna.plan_cache=false``: off)
+        self.plans = PlanCache()
         self._own_context = False  # True: a private Context, stopped by close()
         self._master = master
         self._ctx = rdd_context
@@ -329,6 +332,9 @@ class Session:
         m = re.match(r"^\s*explain(\s+(extended|formatted|logical|codegen))?\s+(.*)$", text, re.I | re.S)
         if m:
             return self._explain(m.group(3), (m.group(2) or "").lower())
+        cached = self._cached_query(text)
+        if cached is not None:
+            return self._output_result(cached)
         try:
             stmts = sqlglot.parse(text, read="hive")
         except SqlglotParseError as ex:
@@ -353,7 +359,9 @@ class Session:
         return self._builtin_statement(stmt, text)
 
     def _query_result(self, stmt: exp.Expression) -> Result:
-        out = self.plan_query(stmt)
+        return self._output_result(self.plan_query(stmt))
+
+    def _output_result(self, out: QueryOutput) -> Result:
         return Result(schema=out.schema, _batches=lambda: self._grouped(out.batches()), warnings=out.warnings)
 
     @property
@@ -419,8 +427,9 @@ class Session:
         raise E.NotSupportedError(f"statement not supported without the catalog: {text.strip()[:60]}")
 
     # -- planning
-    def bind(self, stmt: exp.Expression) -> tuple[L.LogicalPlan, list[str]]:
-        binder = Binder(_Tables(self), self.udfs, self._ids, self.udafs, self.settings)
+    def bind(self, stmt: exp.Expression, tables: _Tables | None = None,
+             ids: Iterator[int] | None = None) -> tuple[L.LogicalPlan, list[str]]:
+        binder = Binder(tables or _Tables(self), self.udfs, ids or self._ids, self.udafs, self.settings)
         return binder.bind_query(stmt)
 
     def plan_query(self, stmt: exp.Expression, compile: bool = True) -> QueryOutput:
@@ -431,20 +440,116 @@ class Session:
                 logical, names = self.bind(stmt)
             finally:
                 self.planning_bad_fields = None
-            disabled = frozenset(x.strip() for x in self.settings.get("lamna.optimizer.disabled_rules", "").split(",") if x.strip())
-            try:
-                optimized = optimize(logical, disabled, check=self.check_plans)
-            except DecorrelationError as ex:
-                raise E.NotSupportedError(str(ex)) from None
-            ctx = self.rdd_context
-            config = PlannerConfig.from_settings(self.settings, int(getattr(ctx, "defaultParallelism", 2) or 2))
-            physical = Planner(config).plan_query(optimized)
-            # Compiling runs the jobs that collect broadcast sides; plain EXPLAIN skips it.
-            compiler = Compiler(ctx)
-            rdd = compiler.compile(physical) if compile else None
+            return self._physical(logical, self._optimize(logical), tuple(names), bad_fields, compile)
+
+    def _optimize(self, logical: L.LogicalPlan) -> L.LogicalPlan:
+        disabled = frozenset(x.strip() for x in self.settings.get("lamna.optimizer.disabled_rules", "").split(",") if x.strip())
+        try:
+            return optimize(logical, disabled, check=self.check_plans)
+        except DecorrelationError as ex:
+            raise E.NotSupportedError(str(ex)) from None
+
+    def _physical(self, logical: L.LogicalPlan, optimized: L.LogicalPlan, names: tuple[str, ...],
+                  bad_fields: Any, compile: bool) -> QueryOutput:
+        ctx = self.rdd_context
+        config = PlannerConfig.from_settings(self.settings, int(getattr(ctx, "defaultParallelism", 2) or 2))
+        physical = Planner(config).plan_query(optimized)
+        # Compiling runs the jobs that collect broadcast sides; plain EXPLAIN skips it.
+        compiler = Compiler(ctx)
+        rdd = compiler.compile(physical) if compile else None
         fields = [pa.field(n, c.type if c.type != T.NULL else pa.null()) for n, c in zip(names, optimized.schema)]
         return QueryOutput(schema=pa.schema(fields), rdd=rdd, logical=logical, optimized=optimized,
                            physical=physical, release=compiler.release, bad_fields=bad_fields)
+
+    # -- the plan cache (sql/plan_cache.py)
+    def _cached_query(self, text: str) -> QueryOutput | None:
+        """The query planned from a kept template, or planned afresh and its template
+        kept; None when ``text`` is not a query whose plan can be kept."""
+        if not self.flag("lamna.plan_cache", default=True):
+            return None
+        shape = shape_of(text)
+        if shape is None:
+            return None
+        cat = self.catalog_if_open()
+        token = cat.change_token() if cat is not None else None
+        state = self._plan_cache_state()
+        key = (shape.key, state)
+        found = self.plans.get(key)
+        parameterized = shape.probe is not None and found is not NOT_A_TEMPLATE
+        if not parameterized:
+            key = (shape.exact, state)
+            found = self.plans.get(key)
+        if isinstance(found, Template) and found.token == token:
+            out = self._from_template(found, shape.values)
+            if out is not None:
+                self.plans.hits += 1
+                return out
+        self.plans.misses += 1
+        try:
+            stmts = sqlglot.parse(text, read="hive")
+        except SqlglotParseError:
+            return None  # the normal path reports it
+        if len(stmts) != 1 or not isinstance(stmts[0], _QUERY_TYPES):
+            return None
+        with self._lock:
+            bad_fields = self.planning_bad_fields = self.rdd_context.accumulator(0)
+            tables = _RecordingTables(self)
+            try:
+                logical, names = self.bind(stmts[0], tables, itertools.count(1))
+            finally:
+                self.planning_bad_fields = None
+            optimized = self._optimize(logical)
+            lookups = tuple(tables.found)
+            kept = None
+            if parameterized:
+                kept = self._probe_template(shape, optimized, tuple(names), lookups, token)
+                if kept is None:
+                    self.plans.put(key, NOT_A_TEMPLATE)
+                    key = (shape.exact, state)
+            if kept is None:
+                kept = template(optimized, None, tuple(names), (), (), lookups, token)
+            if kept is not None:
+                self.plans.put(key, kept)
+            return self._physical(logical, optimized, tuple(names), bad_fields, True)
+
+    def _probe_template(self, shape: Any, optimized: L.LogicalPlan, names: tuple[str, ...],
+                        lookups: tuple[Any, ...], token: Any) -> Template | None:
+        """The template of a parameterized query, from planning it again with the probe."""
+        try:
+            probe_shape = shape_of(shape.probe)
+            assert probe_shape is not None and probe_shape.key == shape.key
+            probe_logical, _ = self.bind(sqlglot.parse_one(shape.probe, read="hive"), _Tables(self),
+                                         itertools.count(1))
+            probe = self._optimize(probe_logical)
+        except Exception:  # noqa: BLE001 - a probe that does not plan just means no template
+            return None
+        return template(optimized, probe, names, shape.values, probe_shape.values, lookups, token)
+
+    def _from_template(self, kept: Template, values: tuple[Any, ...]) -> QueryOutput | None:
+        """``kept`` with ``values``, its tables resolved again; None if one changed kind."""
+        with self._lock:
+            bad_fields = self.planning_bad_fields = self.rdd_context.accumulator(0)
+            tables = _Tables(self)
+            sources: dict[int, Any] = {}
+            try:
+                for parts, old_id, kind in kept.lookups:
+                    new = tables.lookup(parts)
+                    if type(new) is not kind:
+                        return None
+                    sources[old_id] = new
+            except Exception:  # noqa: BLE001 - planning afresh reports what went wrong
+                return None
+            finally:
+                self.planning_bad_fields = None
+            optimized = kept.instantiate(values, sources)
+            return self._physical(optimized, optimized, kept.names, bad_fields, True)
+
+    def _plan_cache_state(self) -> tuple[Any, ...]:
+        """What of the session a plan depends on, besides its text and the catalog."""
+        def held(d: dict[str, Any]) -> tuple[tuple[str, _Held], ...]:
+            return tuple((k, _Held(v)) for k, v in d.items())
+        return (self.current_database, tuple(sorted(self.settings.items())), held(self.temp_views),
+                held(self.registered), held(self.udfs), held(self.udafs))
 
     def _explain(self, body: str, mode: str) -> Result:
         stmts = sqlglot.parse(body, read="hive")
@@ -463,6 +568,37 @@ class Session:
 
 
 _GROUPS_LOCK = threading.Lock()
+
+
+class _RecordingTables(_Tables):
+    """Name resolution that remembers which names gave which table sources, so that a
+    kept plan can resolve them again (views are part of the plan itself)."""
+
+    def __init__(self, session: Session) -> None:
+        super().__init__(session)
+        self.found: list[tuple[tuple[str, ...], int, type]] = []
+
+    def lookup(self, parts: tuple[str, ...]) -> ScanSource | ViewDef | None:
+        found = super().lookup(parts)
+        if found is not None and not isinstance(found, ViewDef):
+            self.found.append((parts, id(found), type(found)))
+        return found
+
+
+class _Held:
+    """A session object in a cache key: equal only to itself, and kept alive by the key
+    (so its id cannot be reused by another object while the key exists)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Held) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
 
 
 def _parse_message(ex: SqlglotParseError) -> str:

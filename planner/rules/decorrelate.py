@@ -12,6 +12,9 @@ of its aggregate (so one row per outer key), e.g. TPC-H Q17:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import replace
 
 from planner import logical as L
@@ -180,12 +183,25 @@ def _max_id(plan: L.LogicalPlan) -> int:
 def _fresh_ids(count: int, *plans: L.LogicalPlan) -> list[int]:
     """``count`` column ids unused by ``plans``. Rules create columns rarely (markers,
     copies of scans); the ids start above everything in the plans they are added to."""
-    start = max(_max_id(p) for p in plans) + 1 + _fresh_ids.offset  # type: ignore[attr-defined]
-    _fresh_ids.offset += count  # type: ignore[attr-defined]  # distinct across calls in one rewrite
+    offset = _ISSUED.get()
+    _ISSUED.set(offset + count)  # distinct across calls in one rewrite
+    start = max(_max_id(p) for p in plans) + 1 + offset
     return list(range(start, start + count))
 
 
-_fresh_ids.offset = 1_000_000  # type: ignore[attr-defined]
+#: How many fresh ids this optimizer run has handed out. Context-local, and reset by
+#: ``fresh_id_scope`` for each run, so that one plan optimized twice gets the same ids
+#: (the plan cache compares two such plans) and concurrent runs never share a counter.
+_ISSUED: ContextVar[int] = ContextVar("decorrelate_fresh_ids_issued", default=1_000_000)
+
+
+@contextmanager
+def fresh_id_scope() -> Iterator[None]:
+    token = _ISSUED.set(1_000_000)
+    try:
+        yield
+    finally:
+        _ISSUED.reset(token)
 
 
 def _fresh_id(*plans: L.LogicalPlan) -> int:

@@ -80,6 +80,7 @@ class Catalog(CacheOps, PartitionOps, WriteOps, StatsOps):
         self.warehouse = warehouse
         self.metastore = metastore
         self._temp_views: dict[str, Table] = {}
+        self._temp_view_changes = 0  # temporary views live here, not in the metastore
         self._cache_scope = f"temp-{uuid.uuid4().hex}"  # names this catalog's cached temp views
         self._inputs = threading.local()  # what recording_inputs() sees on each thread
         self._host = socket.gethostname()
@@ -117,9 +118,10 @@ class Catalog(CacheOps, PartitionOps, WriteOps, StatsOps):
     def close(self) -> None:
         self.metastore.close()
 
-    def change_token(self) -> tuple[int, int]:
-        """Differs after any commit to the metastore (``Metastore.change_token``)."""
-        return self.metastore.change_token()
+    def change_token(self) -> tuple[int, int, int]:
+        """Differs after any commit to the metastore (``Metastore.change_token``) and
+        after any change of this catalog's temporary views."""
+        return (*self.metastore.change_token(), self._temp_view_changes)
 
     def __enter__(self) -> Catalog:
         return self
@@ -258,9 +260,11 @@ class Catalog(CacheOps, PartitionOps, WriteOps, StatsOps):
             db="", name=key, kind=VIEW, columns=tuple(columns), view_sql=sql, temporary=True,
             created=time.time(),
         )
+        self._temp_view_changes += 1
 
     def drop_temp_view(self, name: str) -> bool:
         self._cache_temp_view_dropped(name)
+        self._temp_view_changes += 1
         return self._temp_views.pop(name.lower(), None) is not None
 
     def temp_views(self) -> list[str]:

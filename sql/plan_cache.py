@@ -9,14 +9,17 @@ tokens, with the literals that stand right after a comparison operator (``=``, `
 type. ``… WHERE c_custkey = 17`` and ``… WHERE c_custkey = 4242`` share one entry.
 
 A template is only trusted when it is known to be one. On a miss the statement is planned
-twice: as written, and with every parameter changed (the *probe*). The two optimized plans
-must then be equal except in literals whose two values are one parameter's two values, and
-every parameter must show up that way. A rule that folded a parameter into something else
-(``3 < 5`` to TRUE), a plan whose shape depends on a value, or a literal that changed type
-on the way all make the plans differ elsewhere or lose the parameter: such a shape is
-remembered as not parameterizable and its statements are cached by their exact text. Which
-parameters are equal to which is part of the key, because ``GROUP BY a = 5`` only matches
-``SELECT a = 5`` while both literals are the same.
+twice: as written, and with every parameter changed to a value of its own (the *probe*).
+The two optimized plans must then be equal except in literals whose two values are one
+parameter's two values, and every parameter must show up that way. A rule that folded a
+parameter into something else (``3 < 5`` to TRUE), a plan whose shape depends on a value,
+or a literal that changed type on the way all make the plans differ elsewhere or lose the
+parameter: such a shape is remembered as not parameterizable and its statements are cached
+by their exact text. Which parameters are equal to which is part of the key, because
+``GROUP BY a = 5`` only matches ``SELECT a = 5`` while both literals are the same. What
+this cannot see: one literal that binding copied to two places, one copy folded the same
+way for the value and its probe but not for a later value; parameters are whole operands
+of comparisons (never of arithmetic), which keeps such copies out of reach of folding.
 
 On a hit nothing is parsed or bound: the template's literals get the new values, and every
 table is resolved again (``Tables.lookup``), so that a scan reads the table's current files
@@ -74,8 +77,8 @@ class Shape:
 
     key: tuple[Any, ...]  # tokens; parameters as (type, equality group)
     exact: tuple[Any, ...]  # ``key`` plus the parameters' values: this very statement
-    values: tuple[Literal, ...]  # one bound literal per equality group
-    probe: str | None  # the statement with every group's value changed, None if none can be
+    values: tuple[Literal, ...]  # the bound literal of each parameter, in text order
+    probe: str | None  # the statement with every parameter changed, None if none can be
 
 
 def shape_of(text: str) -> Shape | None:
@@ -88,23 +91,23 @@ def shape_of(text: str) -> Shape | None:
         return None
     key: list[Any] = []
     groups: dict[Literal, int] = {}
-    spans: list[tuple[Token, int]] = []
+    spans: list[Token] = []
+    values: list[Literal] = []
     for i, tok in enumerate(tokens):
         kind = tok.token_type
         if kind in (TokenType.PLACEHOLDER, TokenType.PARAMETER) or kind.name.startswith("CURRENT_"):
             return None
-        if kind == TokenType.VAR and tok.text.lower() in _VOLATILE:
-            return None
+        if kind not in (TokenType.STRING, TokenType.NUMBER) and tok.text.lower() in _VOLATILE:
+            return None  # sqlglot gives some of them token types of their own (UUID)
         literal = _parameter(tokens, i)
         if literal is None:
             key.append((kind, tok.text))
             continue
-        group = groups.setdefault(literal, len(groups))
-        key.append(("?", literal.type, group))
-        spans.append((tok, group))
-    values = tuple(groups)
-    exact = (tuple(key), values)
-    return Shape(tuple(key), exact, values, _probe_text(text, spans, values) if values else None)
+        key.append(("?", literal.type, groups.setdefault(literal, len(groups))))
+        spans.append(tok)
+        values.append(literal)
+    exact = (tuple(key), tuple(values))
+    return Shape(tuple(key), exact, tuple(values), _probe_text(text, spans, values) if values else None)
 
 
 def _parameter(tokens: list[Token], i: int) -> Literal | None:
@@ -138,20 +141,23 @@ def _in_list_item(tokens: list[Token], i: int) -> bool:
     return j >= 1 and tokens[j].token_type == TokenType.L_PAREN and tokens[j - 1].token_type == TokenType.IN
 
 
-def _probe_text(text: str, spans: list[tuple[Token, int]], values: tuple[Literal, ...]) -> str | None:
+def _probe_text(text: str, spans: list[Token], values: list[Literal]) -> str | None:
+    """Every parameter changed to a value of its own, even where two were equal: a rule
+    that folded one copy of a value (``3 = 1`` in a CASE) while another stayed
+    (``k = 1``) then leaves that parameter missing from the plan, instead of hiding it."""
     probes = _probe_values(values)
     if probes is None:
         return None
     out, at = [], 0
-    for tok, group in spans:
-        out += [text[at:tok.start], probes[group]]
+    for tok, probe in zip(spans, probes):
+        out += [text[at:tok.start], probe]
         at = tok.end + 1
     out.append(text[at:])
     return "".join(out)
 
 
-def _probe_values(values: tuple[Literal, ...]) -> list[str] | None:
-    """A literal text per group, of the same type, unequal to every value and each other."""
+def _probe_values(values: list[Literal]) -> list[str] | None:
+    """A literal text per parameter, of the same type, unequal to every value and each other."""
     taken = {v.value for v in values}
     probes: list[str] = []
     for v in values:
@@ -229,17 +235,17 @@ class Template:
 
     plan: L.LogicalPlan
     names: tuple[str, ...]
-    holes: tuple[tuple[Path, int], ...]  # (where, which parameter group)
+    holes: tuple[tuple[Path, int], ...]  # (where, which parameter)
     scans: tuple[Path, ...]
-    lookups: tuple[tuple[tuple[str, ...], int], ...]  # (table name parts, id of the source it gave)
+    lookups: tuple[tuple[tuple[str, ...], int, type], ...]  # (table name, id and type of its source)
     token: Any  # the catalog's change token when the plan was made
 
     def instantiate(self, values: tuple[Literal, ...], sources: dict[int, Any]) -> L.LogicalPlan:
-        """The plan with parameter group ``i`` set to ``values[i]`` and each scan of a
-        source whose id is in ``sources`` reading the new source instead."""
+        """The plan with parameter ``i`` set to ``values[i]`` and each scan of a source
+        whose id is in ``sources`` reading the new source instead."""
         edits: dict[Path, Callable[[Any], Any]] = {}
-        for path, group in self.holes:
-            edits[path] = _set_literal(values[group])
+        for path, i in self.holes:
+            edits[path] = _set_literal(values[i])
         for path in self.scans:
             edits[path] = _set_source(sources)
         return _apply(self.plan, _trie(edits))
@@ -247,41 +253,44 @@ class Template:
 
 def template(first: L.LogicalPlan, probe: L.LogicalPlan | None, names: tuple[str, ...],
              values: tuple[Literal, ...], probe_values: tuple[Literal, ...],
-             lookups: tuple[tuple[tuple[str, ...], int], ...], token: Any) -> Template | None:
+             lookups: tuple[tuple[tuple[str, ...], int, type], ...], token: Any) -> Template | None:
     """``first`` as a template, if ``probe`` (the same query planned with ``probe_values``)
-    differs from it only where parameters are; None if the plans say it is not one."""
-    groups = {(a.value, b.value): g for g, (a, b) in enumerate(zip(values, probe_values))}
+    differs from it only where parameters are; None if the plans say it is not one, or
+    if a scan reads a source that was not found by name (it could not be refreshed)."""
+    pairs = {(a.value, b.value): i for i, (a, b) in enumerate(zip(values, probe_values))}
     holes: list[tuple[Path, int]] = []
-    scans: list[Path] = []
+    scans: list[tuple[Path, int]] = []
     try:
-        _diff(first, first if probe is None else probe, (), groups, holes, scans)
+        _diff(first, first if probe is None else probe, (), pairs, holes, scans)
     except _Mismatch:
         return None
-    if {g for _, g in holes} != set(range(len(values))):
+    if {i for _, i in holes} != set(range(len(values))):
         return None  # a parameter was folded away: its value decided something
-    return Template(first, names, tuple(holes), tuple(scans), lookups, token)
+    if not {source_id for _, source_id in scans} <= {source_id for _, source_id, _ in lookups}:
+        return None  # e.g. a TABLESAMPLE wrapper made while binding
+    return Template(first, names, tuple(holes), tuple(path for path, _ in scans), lookups, token)
 
 
-def _diff(a: Any, b: Any, path: Path, groups: dict[tuple[Any, Any], int],
-          holes: list[tuple[Path, int]], scans: list[Path]) -> None:
+def _diff(a: Any, b: Any, path: Path, pairs: dict[tuple[Any, Any], int],
+          holes: list[tuple[Path, int]], scans: list[tuple[Path, int]]) -> None:
     if type(a) is not type(b):
         raise _Mismatch(path)
     if isinstance(a, Literal):
         if a != b:
-            group = groups.get((a.value, b.value))
-            if group is None or a.type != b.type:
+            i = pairs.get((a.value, b.value))
+            if i is None or a.type != b.type:
                 raise _Mismatch(path)
-            holes.append((path, group))
+            holes.append((path, i))
         return
     if isinstance(a, (tuple, list)):
         if len(a) != len(b):
             raise _Mismatch(path)
         for i, (x, y) in enumerate(zip(a, b)):
-            _diff(x, y, path + (i,), groups, holes, scans)
+            _diff(x, y, path + (i,), pairs, holes, scans)
         return
     if dataclasses.is_dataclass(a) and not isinstance(a, type):
         if isinstance(a, L.Scan):
-            scans.append(path)
+            scans.append((path, a.source_id))
         for f in dataclasses.fields(a):
             if not f.init:
                 continue
@@ -292,7 +301,7 @@ def _diff(a: Any, b: Any, path: Path, groups: dict[tuple[Any, Any], int],
                 if x is not y:
                     raise _Mismatch(path + (f.name,))
                 continue
-            _diff(x, y, path + (f.name,), groups, holes, scans)
+            _diff(x, y, path + (f.name,), pairs, holes, scans)
         return
     try:
         same = bool(a is b or a == b)

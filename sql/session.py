@@ -30,7 +30,8 @@ from planner import logical as L
 from planner import types as T
 from planner.optimizer import optimize
 from planner.physical.compile import Compiler
-from planner.physical.plan import Planner, PlannerConfig, explain as explain_physical
+from planner.physical.plan import Planner, PlannerConfig
+from planner.physical.plan import explain as explain_physical
 from planner.rules.decorrelate import DecorrelationError
 from planner.sources import ArrowTableSource
 from sql import errors as E
@@ -521,7 +522,7 @@ class Session:
             probe_logical, _ = self.bind(sqlglot.parse_one(shape.probe, read="hive"), _Tables(self),
                                          itertools.count(1))
             probe = self._optimize(probe_logical)
-        except Exception:  # noqa: BLE001 - a probe that does not plan just means no template
+        except Exception:
             return None
         return template(optimized, probe, names, shape.values, probe_shape.values, lookups, token)
 
@@ -537,7 +538,7 @@ class Session:
                     if type(new) is not kind:
                         return None
                     sources[old_id] = new
-            except Exception:  # noqa: BLE001 - planning afresh reports what went wrong
+            except Exception:
                 return None
             finally:
                 self.planning_bad_fields = None

@@ -15,6 +15,7 @@ pseudo-fragment of one column, no row of the block can match and it is skipped.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -40,11 +41,14 @@ def prune(
     n = len(partition_values)
     if predicate is None or n == 0:
         return list(range(n))
-    bases = [_base_guarantee(schema, pv, info) for pv, info in zip(partition_values, infos)]
+    text = str(predicate)
+    # Only guarantees on columns the predicate names can decide it: a point query on a
+    # wide table then builds one range term per block, not one per column.
+    named = frozenset(f.name for f in schema if f.name in text)
+    bases = [_base_guarantee(schema, pv, info, named) for pv, info in zip(partition_values, infos)]
     kept = _kept(schema, bases, predicate)
     if kept is None:
         return list(range(n))
-    text = str(predicate)
     probes: list[pc.Expression] = []
     owners: list[tuple[int, str]] = []
     for i in sorted(kept):
@@ -81,23 +85,34 @@ def _kept(schema: pa.Schema, guarantees: list[pc.Expression], predicate: pc.Expr
 
 
 def _base_guarantee(schema: pa.Schema, partition_values: tuple[tuple[str, Any], ...],
-                    info: BlockInfo | None) -> pc.Expression:
-    """What every row of a block satisfies: its partition values and column ranges."""
+                    info: BlockInfo | None, named: frozenset[str]) -> pc.Expression:
+    """What every row of a block satisfies: its partition values and the ranges of the
+    ``named`` columns."""
     expr = pc.scalar(True)
     for name, value in partition_values:
-        f = schema.field(name)
-        expr = expr & (pc.field(name).is_null() if value is None else pc.field(name) == pa.scalar(value, f.type))
+        if name in named:
+            expr = expr & _value_term(name, schema.field(name).type, value)
     for name, s in info.columns if info is not None else ():
+        if name not in named:
+            continue
         if s.min is None or s.max is None:
             if info is not None and s.null_count == info.rows and info.rows:
                 expr = expr & pc.field(name).is_null()  # an all-null column
             continue
-        t = schema.field(name).type
-        term = (pc.field(name) >= pa.scalar(s.min, t)) & (pc.field(name) <= pa.scalar(s.max, t))
-        if s.null_count:
-            term = term | pc.field(name).is_null()
-        expr = expr & term
+        expr = expr & _range_term(name, schema.field(name).type, s.min, s.max, bool(s.null_count))
     return expr
+
+
+@functools.lru_cache(maxsize=4096)
+def _value_term(name: str, t: pa.DataType, value: Any) -> pc.Expression:
+    return pc.field(name).is_null() if value is None else pc.field(name) == pa.scalar(value, t)
+
+
+@functools.lru_cache(maxsize=4096)
+def _range_term(name: str, t: pa.DataType, low: Any, high: Any, nullable: bool) -> pc.Expression:
+    """``low <= name <= high`` (or null): the same few per cached block, every query."""
+    term = (pc.field(name) >= pa.scalar(low, t)) & (pc.field(name) <= pa.scalar(high, t))
+    return term | pc.field(name).is_null() if nullable else term
 
 
 def _value_terms(field: pa.Field, s: ColumnSummary) -> list[pc.Expression]:

@@ -61,6 +61,26 @@ class ThreadBackend:
                 return
         on_done(TaskFailed(RuntimeError("the Context was stopped"), "", self.env.executor_id))
 
+    def run_here(self, task: Task, on_done: Callable[[TaskOutcome], None]) -> None:
+        """Run ``task`` in the calling thread, outside the N task threads.
+
+        For a job of one small task (a point query on a cached table), handing it to a
+        task thread and its result back costs more than running it, and under load each
+        hand-over waits for the interpreter lock again. The task can still be killed.
+        """
+        item = _Queued(task, on_done)
+        with self._condition:
+            if self._stopped:
+                on_done(TaskFailed(RuntimeError("the Context was stopped"), "", self.env.executor_id))
+                return
+            self._running[task.identity.task_id] = item
+        try:
+            outcome = self._run(item)
+        finally:
+            with self._condition:
+                self._running.pop(task.identity.task_id, None)
+        on_done(outcome)
+
     def _work(self) -> None:
         while True:
             with self._condition:

@@ -160,6 +160,7 @@ class DAGScheduler:
             jobs = [job for job in self._active.values() if predicate(job)]
         for job in jobs:
             job.events.put(CancelJob(reason))
+            job.kill_task_running_here()  # its loop is busy running it: stop it from here
 
     def active_jobs(self) -> list[JobRun]:
         with self._lock:

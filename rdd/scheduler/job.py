@@ -63,6 +63,12 @@ def _all_stages(stage: Stage) -> list[Stage]:
     return list(found.values())
 
 
+#: A job-local property, "true" by default: a job of a single task with no shuffle runs in
+#: the thread that submitted it (``ThreadBackend.run_here``), as Spark once ran ``take``
+#: locally, saving two hand-overs between threads.
+INLINE_PROPERTY = "lamna.task.inline"
+
+
 class JobRun:
     """One job's state machine: stages waiting, running, and the results so far."""
 
@@ -88,6 +94,7 @@ class JobRun:
         self.stage_failures: dict[int, int] = {}
         self.error: BaseException | None = None
         self.done = False
+        self.running_here: int | None = None  # the task id of a task run in this thread
         # Once ``run`` has returned nobody reads ``events``: a task that ends after that
         # (a straggler of an aborted job) is reported to listeners straight away.
         self._closed = False
@@ -229,9 +236,29 @@ class JobRun:
         self.running_tasks[task_id] = task
         preferred = self.preferred_executor(stage.rdd, split_index)
         self.scheduler.publish(TaskLaunched(self.job_id, stage.id, index))
-        self.scheduler.backend.submit(
-            task, preferred, lambda outcome: self.task_done(task, outcome), self.pool
-        )
+        backend = self.scheduler.backend
+        if self._runs_here(stage) and hasattr(backend, "run_here"):
+            self.running_here = task_id
+            try:
+                backend.run_here(task, lambda outcome: self.task_done(task, outcome))
+            finally:
+                self.running_here = None
+            return
+        backend.submit(task, preferred, lambda outcome: self.task_done(task, outcome), self.pool)
+
+    def kill_task_running_here(self) -> None:
+        """Kill the task this job's own thread is running (any thread may call)."""
+        task_id = self.running_here
+        if task_id is not None:
+            self.scheduler.backend.kill(task_id)
+
+    def _runs_here(self, stage: Stage) -> bool:
+        """A job of one task with no shuffle runs in the thread that submitted it, unless
+        that is the main thread (where Ctrl-C lands: it must interrupt the wait for the
+        job, not the user's code inside a task) or the job says ``lamna.task.inline=false``."""
+        return (isinstance(stage, ResultStage) and len(self.stages) == 1 and len(stage.partitions) == 1
+                and self.properties.get(INLINE_PROPERTY, "true") == "true"
+                and threading.current_thread() is not threading.main_thread())
 
     def preferred_executor(self, rdd: RDD, split_index: int, depth: int = 0) -> str | None:
         """The executor holding a cached block this task will read, if any."""

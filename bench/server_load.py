@@ -2,6 +2,7 @@
 
     python -m bench.server_load [--sf 0.1] [--clients 4,16,64] [--duration 60]
         [--long-share 0.25] [--master local[2]] [--max-queries 8] [--queries 1,3,...]
+        [--think-ms 0]
 
 Prepares TPC-H data once (``lamna tpch gen`` and ``lamna tpch load --as parquet`` into
 ``bench/data/server-load/``), starts ``lamna serve`` on it (trust, loopback), caches the
@@ -10,6 +11,13 @@ psycopg clients for ``--duration`` seconds: a share of them (``--long-share``) r
 queries one after another, the others short point queries on the cached table
 (``SELECT … FROM customer WHERE c_custkey = <random>``). One server serves every level,
 so its memory is followed across all of them.
+
+With ``--think-ms 0`` (the default) every client sends its next query as soon as the
+last one answered: a saturation test, where by Little's law a short query's latency is
+the number of clients over the throughput. ``--think-ms T`` makes the point-query
+clients pause a random time (exponential, mean T ms) between queries, as people and
+dashboards do: the latency then measures how a short query fares beside TPC-H at a load
+the server can carry, which is what fairness is about.
 
 Reported per level: throughput; latency percentiles of the short queries, all of them
 and those that ran while a TPC-H query was in flight at their start and at their end
@@ -138,7 +146,7 @@ def start_server(warehouse: Path, master: str, max_queries: int, log: Path) -> t
 
 
 def _client(dsn: str, database: str, long_role: bool, queries: list[str], customers: int, stop: float,
-            level: Level, lock: threading.Lock, in_flight: _InFlight, seed: int) -> None:
+            level: Level, lock: threading.Lock, in_flight: _InFlight, seed: int, think: float) -> None:
     import psycopg
 
     rng = random.Random(seed)
@@ -174,19 +182,21 @@ def _client(dsn: str, database: str, long_role: bool, queries: list[str], custom
                         level.short.append(elapsed)
                         if beside and in_flight.count > 0:
                             level.short_beside_long.append(elapsed)
+                if think and not long_role:
+                    time.sleep(min(rng.expovariate(1 / think), max(0.0, stop - time.monotonic())))
     except Exception as ex:  # noqa: BLE001 - a connection-level failure is a figure, the run goes on
         with lock:
             level.errors.append(f"connect: {ex}"[:200])
 
 
 def run_level(dsn: str, database: str, clients: int, long_share: float, duration: float, queries: list[str],
-              customers: int, server_pid: int) -> Level:
+              customers: int, server_pid: int, think: float = 0.0) -> Level:
     long_clients = max(1, round(clients * long_share)) if queries and long_share > 0 else 0
     level = Level(clients, long_clients, duration)
     lock, in_flight = threading.Lock(), _InFlight()
     stop = time.monotonic() + duration
     threads = [threading.Thread(target=_client, args=(dsn, database, i < long_clients, queries, customers, stop,
-                                                     level, lock, in_flight, 1000 * clients + i))
+                                                     level, lock, in_flight, 1000 * clients + i, think))
                for i in range(clients)]
     for t in threads:
         t.start()
@@ -249,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--queries", default=",".join(map(str, DEFAULT_QUERIES)), help="TPC-H query numbers")
     p.add_argument("--master", default="local[2]")
     p.add_argument("--max-queries", type=int, default=8, help="the server's cap on queries running at once")
+    p.add_argument("--think-ms", type=float, default=0.0,
+                   help="mean pause of a point-query client between queries (0: closed loop, saturating)")
     args = p.parse_args(argv)
 
     from tpch import queries as Q
@@ -269,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             conn.execute("CACHE TABLE customer")
             customers = int(conn.execute("SELECT count(*) FROM customer").fetchone()[0])  # type: ignore[index]
         for n in (int(x) for x in args.clients.split(",")):
-            level = run_level(dsn, database, n, args.long_share, args.duration, texts, customers, proc.pid)
+            level = run_level(dsn, database, n, args.long_share, args.duration, texts, customers, proc.pid,
+                              args.think_ms / 1000)
             levels.append(level)
             rows.append(summary(level))
             print(json.dumps(rows[-1]), flush=True)

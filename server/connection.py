@@ -29,6 +29,7 @@ from server.errors import (
     PROTOCOL_VIOLATION,
     QUERY_CANCELED,
     TOO_MANY_CONNECTIONS,
+    WARNING,
     PgError,
 )
 from server.scram import MECHANISM, ScramError, ScramExchange
@@ -402,6 +403,7 @@ class ClientConnection:
                         await self._stream(portal, 0)
                         if result.copy:
                             self.send(M.copy_done())
+                        self._send_notices(portal)
                 self.send(M.command_complete(_tag(portal)))
                 self._log_statement(text, started, "ok", portal.sent)
             except PgError as ex:
@@ -443,6 +445,10 @@ class ClientConnection:
         for name, value in self.session.changed:
             self.send(M.parameter_status(name, value))
         self.session.changed = []
+
+    def _send_notices(self, portal: Portal) -> None:
+        for message in portal.notices():
+            self.send(M.notice_response(message, WARNING, severity="WARNING"))
 
     def _log_statement(self, text: str, started: float, outcome: str, rows: int) -> None:
         log.info("statement pid=%d user=%s duration=%.3fs rows=%d %s: %s", self.pid, self.user,
@@ -524,6 +530,7 @@ class ClientConnection:
                     if result.copy:
                         self.send(M.copy_done())
                     if done:
+                        self._send_notices(portal)
                         self.send(M.command_complete(_tag(portal)))
                     else:
                         self.send(M.portal_suspended())

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import sql
 
 SUCCESSFUL = "00000"
+WARNING = "01000"
 FEATURE_NOT_SUPPORTED = "0A000"
 PROTOCOL_VIOLATION = "08P01"
 INVALID_PASSWORD = "28P01"

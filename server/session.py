@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -79,11 +79,21 @@ class Result:
 class RowSource:
     """Arrow batches from the engine, handed out ``n`` rows at a time (zero-copy slices)."""
 
-    def __init__(self, batches: Iterator[pa.RecordBatch], session: Session) -> None:
+    def __init__(self, batches: Iterator[pa.RecordBatch], session: Session,
+                 notices: Callable[[], list[str]] | None = None) -> None:
         self._it: Iterator[pa.RecordBatch] | None = batches
         self._head: pa.RecordBatch | None = None
         self._session = session
+        self._notices = notices
         self.exhausted = False
+
+    def take_notices(self) -> list[str]:
+        """What the engine had to say about the rows (text fields read as NULL), once
+        they have all been read; then nothing."""
+        if not self.exhausted or self._notices is None:
+            return []
+        notices, self._notices = self._notices(), None
+        return notices
 
     def take(self, n: int) -> list[pa.RecordBatch]:
         out: list[pa.RecordBatch] = []
@@ -163,6 +173,12 @@ class Portal:
                 out.extend(M.data_row(values) for values in zip(*cols))
         self.sent += len(out)
         return out, src.exhausted
+
+    def notices(self) -> list[str]:
+        """The engine's warnings about the rows, once they have all been sent."""
+        if self.result is None or self.result.rows is None:
+            return []
+        return self.result.rows.take_notices()
 
     def close(self) -> None:
         if self.result is not None and self.result.rows is not None:
@@ -534,7 +550,9 @@ class Session:
             return Result(_command_tag(text, cur.rowcount))
         columns = [Column(d[0], P.hive_type_oid(str(d[1]))) for d in cur.description]
         columns = self._origins(tr.sql, columns)
-        return Result("SELECT", columns, RowSource(cur.fetch_arrow_batches(), self), count_in_tag=True)
+        return Result("SELECT", columns, RowSource(cur.fetch_arrow_batches(), self,
+                                                   notices=lambda: [text for _, text in cur.messages]),
+                      count_in_tag=True)
 
     def _origins(self, text: str, columns: list[Column]) -> list[Column]:
         """Table OID and column number for columns a single-table query reads unchanged."""

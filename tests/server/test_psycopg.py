@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -238,3 +239,34 @@ def test_search_path_selects_the_database(server: ServerInfo) -> None:
         assert c.execute("SELECT current_schema()").fetchone() == ("sp_test",)
         c.execute("SET search_path TO public")
         assert c.execute("SELECT count(*) FROM items").fetchone() == (3,)
+
+
+def test_unparsable_text_fields_are_reported_as_notices(server: ServerInfo, tmp_path: Path) -> None:
+    """A text field that does not parse reads as NULL, and the client hears how many: a
+    NoticeResponse (WARNING, SQLSTATE 01000) after the rows, in the simple and the
+    extended protocol, on a first run and on a plan-cache hit alike."""
+    psycopg = need_module("psycopg")
+    data = tmp_path / "bad-fields"
+    data.mkdir()
+    (data / "part-0.txt").write_text("1|10\n2|ten\n3|30\n")
+    with psycopg.connect(server.dsn(), autocommit=True) as c:  # type: ignore[attr-defined]
+        notices: list[tuple[str, str, str]] = []
+        c.add_notice_handler(lambda d: notices.append((d.severity or "", d.sqlstate or "", d.message_primary or "")))
+        c.execute("CREATE EXTERNAL TABLE bad_fields (id INT, v INT) ROW FORMAT DELIMITED "
+                  f"FIELDS TERMINATED BY '|' LOCATION '{data}'")
+        try:
+            for key in (1, 2):  # the second is a hit of the session's plan cache
+                notices.clear()
+                rows = c.execute(f"SELECT id, v FROM bad_fields WHERE id > {key} ORDER BY id").fetchall()
+                assert rows == [(i, None if i == 2 else 10 * i) for i in range(key + 1, 4)]
+                assert [(s, code) for s, code, _ in notices] == [("WARNING", "01000")], notices
+                assert notices[0][2].startswith("1 field(s) did not parse")
+            notices.clear()
+            cur = c.cursor()
+            assert cur.execute("SELECT v FROM bad_fields WHERE id = %s", (2,), prepare=True).fetchall() == [(None,)]
+            assert len(notices) == 1 and notices[0][1] == "01000", notices
+            notices.clear()
+            c.execute("SELECT count(*) FROM numbers").fetchall()
+            assert notices == []  # nothing to say about a table without bad fields
+        finally:
+            c.execute("DROP TABLE bad_fields")

@@ -415,12 +415,19 @@ def test_external_partitioned_table_added_partitions_and_files(wh) -> None:
     assert reused(c, "SELECT pe.id FROM pe WHERE pe.ds = '2024-01-02'")[1] == [(3,), (4,), (5,)]
 
 
-def test_tablesample_percent_reads_the_current_files(wh) -> None:
-    c, tmp = wh
+def external_table(c: Any, tmp: Any, first_file: str) -> Any:
+    """An external text table ``e (id INT, v INT, s STRING)`` over a directory holding
+    ``a.txt``; the directory, to add or remove files."""
     data = tmp / "ext"
     data.mkdir()
-    (data / "a.txt").write_text("1|10|a\n2|x|b\n")
+    (data / "a.txt").write_text(first_file)
     run(c, f"CREATE EXTERNAL TABLE e (id INT, v INT, s STRING) ROW FORMAT DELIMITED FIELDS TERMINATED BY '|' LOCATION '{data}'")
+    return data
+
+
+def test_tablesample_percent_reads_the_current_files(wh) -> None:
+    c, tmp = wh
+    data = external_table(c, tmp, "1|10|a\n2|x|b\n")
     same_as_uncached(c, "SELECT e.id, e.v FROM e TABLESAMPLE (100 PERCENT) WHERE e.s = 'a'")
     cur = c.cursor()
     cur.execute("SELECT e.id, e.v FROM e TABLESAMPLE (100 PERCENT) WHERE e.s = 'b'")
@@ -432,10 +439,7 @@ def test_tablesample_percent_reads_the_current_files(wh) -> None:
 
 def test_external_table_directory_gets_a_new_file(wh) -> None:
     c, tmp = wh
-    data = tmp / "ext"
-    data.mkdir()
-    (data / "a.txt").write_text("1|10|a\n2|20|b\n")
-    run(c, f"CREATE EXTERNAL TABLE e (id INT, v INT, s STRING) ROW FORMAT DELIMITED FIELDS TERMINATED BY '|' LOCATION '{data}'")
+    data = external_table(c, tmp, "1|10|a\n2|20|b\n")
     same_as_uncached(c, "SELECT e.id, e.v FROM e WHERE e.s = 'a'")
     reused(c, "SELECT e.id, e.v FROM e WHERE e.s = 'b'")
     (data / "b.txt").write_text("3|30|b\n")

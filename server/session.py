@@ -633,6 +633,7 @@ class _StaticRows(RowSource):
     def __init__(self, batches: list[pa.RecordBatch]) -> None:
         self._it = iter(batches)
         self._head = None
+        self._notices = None
         self.exhausted = False
 
     def _next(self) -> pa.RecordBatch | None:

@@ -207,8 +207,11 @@ class Metastore:
         What a cache of plans compares to know that no table, view or partition it
         depends on changed since the plan was made."""
         with self._lock:
-            version = self._conn.execute("PRAGMA data_version").fetchone()[0]
-            return version, self._own_commits
+            return self._change_token(self._conn)
+
+    def _change_token(self, c: sqlite3.Connection) -> tuple[int, int]:
+        # data_version: commits by other connections, from any process; ours are counted
+        return c.execute("PRAGMA data_version").fetchone()[0], self._own_commits
 
     def _remembered(self, key: tuple[Any, ...], read: Callable[[sqlite3.Connection], _T]) -> _T:
         """``read`` in a snapshot, or its answer from the last time if nothing was committed since.
@@ -223,7 +226,7 @@ class Metastore:
             if self._conn.in_transaction:
                 return read(self._conn)
             with self.reading() as c:
-                token = (c.execute("PRAGMA data_version").fetchone()[0], self._own_commits)
+                token = self._change_token(c)
                 if token != self._memo_token or len(self._memo) > _MEMO_ENTRIES:
                     self._memo.clear()
                     self._memo_token = token

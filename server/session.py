@@ -79,7 +79,7 @@ class Result:
 class RowSource:
     """Arrow batches from the engine, handed out ``n`` rows at a time (zero-copy slices)."""
 
-    def __init__(self, batches: Iterator[pa.RecordBatch], session: Session,
+    def __init__(self, batches: Iterator[pa.RecordBatch], session: Session | None,
                  notices: Callable[[], list[str]] | None = None) -> None:
         self._it: Iterator[pa.RecordBatch] | None = batches
         self._head: pa.RecordBatch | None = None
@@ -112,6 +112,7 @@ class RowSource:
     def _next(self) -> pa.RecordBatch | None:
         if self._it is None:
             return None
+        assert self._session is not None  # only _StaticRows has none, and reads on its own
         self._session.check_cancel()
         try:
             return next(self._it)
@@ -630,11 +631,10 @@ def _table_result(tag: str, table: pa.Table) -> Result:
 
 
 class _StaticRows(RowSource):
+    """Rows the server made itself: no engine to cancel, nothing to report."""
+
     def __init__(self, batches: list[pa.RecordBatch]) -> None:
-        self._it = iter(batches)
-        self._head = None
-        self._notices = None
-        self.exhausted = False
+        super().__init__(iter(batches), session=None)
 
     def _next(self) -> pa.RecordBatch | None:
         assert self._it is not None

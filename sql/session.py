@@ -435,13 +435,19 @@ class Session:
 
     def plan_query(self, stmt: exp.Expression, compile: bool = True) -> QueryOutput:
         with self._lock:
-            # the tables this query scans count their unparsable text fields here
-            bad_fields = self.planning_bad_fields = self.rdd_context.accumulator(0)
-            try:
+            with self._counting_bad_fields() as bad_fields:
                 logical, names = self.bind(stmt)
-            finally:
-                self.planning_bad_fields = None
             return self._physical(logical, self._optimize(logical), tuple(names), bad_fields, compile)
+
+    @contextlib.contextmanager
+    def _counting_bad_fields(self) -> Iterator[Any]:
+        """While the enclosed code resolves tables, their scans count unparsable text
+        fields into the accumulator yielded (the query's, for its warnings)."""
+        self.planning_bad_fields = self.rdd_context.accumulator(0)
+        try:
+            yield self.planning_bad_fields
+        finally:
+            self.planning_bad_fields = None
 
     def _optimize(self, logical: L.LogicalPlan) -> L.LogicalPlan:
         disabled = frozenset(x.strip() for x in self.settings.get("lamna.optimizer.disabled_rules", "").split(",") if x.strip())
@@ -493,12 +499,9 @@ class Session:
         if len(stmts) != 1 or not isinstance(stmts[0], _QUERY_TYPES):
             return None
         with self._lock:
-            bad_fields = self.planning_bad_fields = self.rdd_context.accumulator(0)
             tables = _RecordingTables(self)
-            try:
+            with self._counting_bad_fields() as bad_fields:
                 logical, names = self.bind(stmts[0], tables, itertools.count(1))
-            finally:
-                self.planning_bad_fields = None
             optimized = self._optimize(logical)
             lookups = tuple(tables.found)
             kept = None
@@ -529,19 +532,17 @@ class Session:
     def _from_template(self, kept: Template, values: tuple[Any, ...]) -> QueryOutput | None:
         """``kept`` with ``values``, its tables resolved again; None if one changed kind."""
         with self._lock:
-            bad_fields = self.planning_bad_fields = self.rdd_context.accumulator(0)
             tables = _Tables(self)
             sources: dict[int, Any] = {}
-            try:
-                for parts, old_id, kind in kept.lookups:
-                    new = tables.lookup(parts)
-                    if type(new) is not kind:
-                        return None
-                    sources[old_id] = new
-            except Exception:
-                return None
-            finally:
-                self.planning_bad_fields = None
+            with self._counting_bad_fields() as bad_fields:
+                try:
+                    for parts, old_id, kind in kept.lookups:
+                        new = tables.lookup(parts)
+                        if type(new) is not kind:
+                            return None
+                        sources[old_id] = new
+                except Exception:  # noqa: BLE001 - planning afresh reports what went wrong
+                    return None
             optimized = kept.instantiate(values, sources)
             return self._physical(optimized, optimized, kept.names, bad_fields, True)
 

@@ -16,6 +16,7 @@ from rdd.stats import StatCounter
 from rdd.status import StatusTracker
 from rdd.storage import StorageLevel
 from rdd.task_context import TaskContext, TaskKilled
+from rdd.executor.hybrid import EXECUTOR_PROPERTY, WORKERS as EXECUTOR_WORKERS
 from rdd.executor.serialization import TaskNotSerializable
 
 #: PySpark's names, so ``from rdd import SparkContext, SparkConf`` ports programs too.
@@ -23,7 +24,8 @@ SparkContext = Context
 SparkConf = Conf
 
 __all__ = [
-    "Accumulator", "AccumulatorParam", "Broadcast", "Conf", "Context", "HashPartitioner",
+    "EXECUTOR_PROPERTY", "EXECUTOR_WORKERS", "Accumulator", "AccumulatorParam", "Broadcast", "Conf", "Context",
+    "HashPartitioner",
     "JobAborted", "JobCancelled", "Partition", "Partitioner", "RDD", "RDDStorageInfo",
     "RangePartitioner", "SparkConf", "SparkContext", "SparkFiles", "StatCounter",
     "StatusTracker", "StorageLevel", "TaskContext", "TaskKilled", "TaskNotSerializable",

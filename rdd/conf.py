@@ -22,6 +22,18 @@ def parse_size(text: str | int) -> int:
     return int(float(number) * _UNITS[unit.lower()])
 
 
+def _count(conf: Conf, key: str, low: int, high: int) -> int:
+    """A whole number setting within ``[low, high]`` (absent or empty: ``low``)."""
+    text = (conf.get(key) or "").strip()
+    try:
+        value = int(text) if text else low
+    except ValueError:
+        raise ValueError(f"{key} must be a whole number, got {text!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{key} must be between {low} and {high}, got {value}")
+    return value
+
+
 def total_memory_bytes() -> int:
     """Physical memory of this machine (falls back to 4 GiB where it can't be read)."""
     try:
@@ -76,6 +88,10 @@ class Settings:
     max_stage_attempts: int
     local_dir: str | None
     default_parallelism: int | None
+    #: worker processes beside a ``local[N]`` master's threads, for jobs that ask for them
+    workers: int = 0
+    #: how much lower the workers' operating-system priority is (``nice``, 0-19)
+    workers_nice: int = 0
 
     @staticmethod
     def from_conf(conf: Conf) -> Settings:
@@ -88,4 +104,6 @@ class Settings:
             default_parallelism=(
                 int(conf.get("spark.default.parallelism") or 0) or None
             ),
+            workers=_count(conf, "lamna.workers", 0, 1024),
+            workers_nice=_count(conf, "lamna.workers.nice", 0, 19),
         )

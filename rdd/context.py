@@ -20,8 +20,10 @@ from typing import Any
 from rdd.accumulator import Accumulator, AccumulatorParam, default_param
 from rdd.base import RDD, lineage
 from rdd.broadcast import Broadcast
-from rdd.conf import Conf
+from rdd.conf import Conf, Settings
+from rdd.executor.backend import ExecutorBackend
 from rdd.executor.environment import ExecutorEnv
+from rdd.executor.hybrid import HybridBackend
 from rdd.executor.processes import ProcessBackend
 from rdd.executor.threads import ThreadBackend
 from rdd.files import SparkFiles
@@ -56,8 +58,8 @@ class RDDStorageInfo:
     disk_bytes: int
 
 
-def _backend_for(master: str, parallelism: int | None, local_dir: str, files_dir: str,
-                 budget: int, env: ExecutorEnv) -> ThreadBackend | ProcessBackend:
+def _backend_for(master: str, settings: Settings, local_dir: str, files_dir: str,
+                 budget: int, env: ExecutorEnv) -> ExecutorBackend:
     if (match := _LOCAL.match(master)) is not None:
         count = match.group(1)
         if count is None:
@@ -66,9 +68,14 @@ def _backend_for(master: str, parallelism: int | None, local_dir: str, files_dir
             threads = os.cpu_count() or 1
         else:
             threads = int(count)
-        return ThreadBackend(parallelism or threads, env)
+        backend = ThreadBackend(settings.default_parallelism or threads, env)
+        if not settings.workers:
+            return backend
+        workers, nice = settings.workers, settings.workers_nice
+        return HybridBackend(backend, lambda: ProcessBackend(
+            workers, local_dir, files_dir, max(1, budget // workers), nice))
     if (match := _CLUSTER.match(master)) is not None:
-        return ProcessBackend(int(match.group(1)), local_dir, files_dir, budget)
+        return ProcessBackend(int(match.group(1)), local_dir, files_dir, budget, settings.workers_nice)
     raise ValueError(
         f"unknown master {master!r}: expected 'local', 'local[N]', 'local[*]' or 'local-cluster[N]'"
     )
@@ -134,7 +141,7 @@ class Context:
         self.env = ExecutorEnv.create("driver", self.local_dir, self._files_dir, self.settings.storage_memory)
         self.backend = _backend_for(
             self.master,
-            self.settings.default_parallelism,
+            self.settings,
             self.local_dir,
             self._files_dir,
             self._executor_budget(),

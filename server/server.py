@@ -40,10 +40,28 @@ class ServerConfig:
     settings: tuple[tuple[str, str], ...] = ()
     #: every session's default ``lamna.query.memory`` (a size such as ``2GB``; ``0``: no cap)
     query_memory: str = "0"
+    #: worker processes for the queries that read files (None: one per core; 0: none)
+    workers: int | None = None
 
 
 class ConfigError(ValueError):
     """The server cannot start with this configuration (exit status 2)."""
+
+
+#: How much lower the workers' operating-system priority is than the server's.
+WORKERS_NICE = 10
+
+
+def _engine_settings(config: ServerConfig) -> dict[str, str]:
+    """The engine's settings: the configured ones, and worker processes for the queries
+    that read files (``sql``'s ``lamna.executor=auto``). On their own processes, at a
+    lower priority, long queries cannot hold the server's interpreter lock, and short
+    queries on cached tables, which stay on the server's threads, get the cores first."""
+    settings = dict(config.settings)
+    workers = config.workers if config.workers is not None else os.cpu_count() or 1
+    settings.setdefault("lamna.workers", str(workers))
+    settings.setdefault("lamna.workers.nice", str(WORKERS_NICE))
+    return settings
 
 
 class Server:
@@ -64,7 +82,9 @@ class Server:
         self.config = config
         self.users: dict[str, User] = load_users(config.users_file) if config.users_file else {}
         self.ssl_context = self._tls(config)
-        self.engine = engine or Engine(config.warehouse, config.master, dict(config.settings))
+        if config.workers is not None and config.workers < 0:
+            raise ConfigError("workers must be 0 or more")
+        self.engine = engine or Engine(config.warehouse, config.master, _engine_settings(config))
         self.connections: dict[int, ClientConnection] = {}
         self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
         self._tasks: set[asyncio.Task[None]] = set()

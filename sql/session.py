@@ -30,10 +30,12 @@ from planner import logical as L
 from planner import types as T
 from planner.optimizer import optimize
 from planner.physical.compile import Compiler
+from planner.physical.placement import reads_only_memory
 from planner.physical.plan import Planner, PlannerConfig
 from planner.physical.plan import explain as explain_physical
 from planner.rules.decorrelate import DecorrelationError
 from planner.sources import ArrowTableSource
+from rdd import EXECUTOR_PROPERTY, EXECUTOR_WORKERS
 from sql import errors as E
 from sql.binder import Binder, Udf, ViewDef, sql_type
 from sql.plan_cache import NOT_A_TEMPLATE, PlanCache, Template, shape_of, template
@@ -55,6 +57,7 @@ class QueryOutput:
     physical: Any = None
     release: Any = None  # frees cached shared scans once the result is consumed
     bad_fields: Any = None  # accumulator of text fields read as NULL (see Session.text_strict)
+    executor: str | None = None  # where its jobs run: rdd's EXECUTOR_PROPERTY (None: threads)
 
     def warnings(self) -> list[str]:
         """What the user should hear once the result has been read: fields of text
@@ -165,6 +168,8 @@ class _Tables:
 
 
 _SESSION_IDS = itertools.count(1)
+#: Session settings that configure the RDD Context a session creates.
+_CONTEXT_SETTINGS = frozenset({"lamna.workers", "lamna.workers.nice"})
 _GROUP_KEYS = ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel")
 DEFAULT_MASTER = "local[2]"
 
@@ -223,12 +228,16 @@ class Session:
             from rdd import Context
             wanted = self._master or self.settings.get("lamna.master")
             shared = Context.getActive()
-            if wanted in (None, DEFAULT_MASTER) or (shared is not None and shared.master == wanted):
-                self._ctx = Context.getOrCreate({"spark.master": wanted or DEFAULT_MASTER, "spark.app.name": "lamna"})
+            # the Context's own settings (worker processes beside the threads)
+            conf = {k: v for k, v in self.settings.items() if k in _CONTEXT_SETTINGS}
+            fits = shared is None or all(shared.getConf().get(k) == v for k, v in conf.items())
+            if fits and (wanted in (None, DEFAULT_MASTER) or (shared is not None and shared.master == wanted)):
+                self._ctx = Context.getOrCreate({"spark.master": wanted or DEFAULT_MASTER, "spark.app.name": "lamna",
+                                                 **conf})
             else:
-                # another master is this session's own: it must not become every later
-                # session's shared Context just because it came first
-                self._ctx, self._own_context = Context(wanted, "lamna"), True
+                # another master (or worker setting) is this session's own: it must not
+                # become every later session's shared Context just because it came first
+                self._ctx, self._own_context = Context(wanted or DEFAULT_MASTER, "lamna", conf), True
             memory = self.settings.get("lamna.cache.memory")
             if memory:
                 from catalog.cache.ops import CacheOps
@@ -288,17 +297,43 @@ class Session:
             for key, value in saved or ():
                 ctx.setLocalProperty(key, value)
 
-    def _grouped(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        """``batches`` pulled under this session's job group (a result's jobs run as
-        its rows are fetched, maybe long after ``execute`` returned)."""
+    def _grouped(self, batches: Iterator[pa.RecordBatch], executor: str | None) -> Iterator[pa.RecordBatch]:
+        """``batches`` pulled under this session's job group, on the query's executor (a
+        result's jobs run as its rows are fetched, maybe long after ``execute`` returned)."""
         it = iter(batches)
         while True:
-            with self._job_group():
+            with self._job_group(), self._placed(executor):
                 try:
                     batch = next(it)
                 except StopIteration:
                     return
             yield batch
+
+    @contextlib.contextmanager
+    def _placed(self, executor: str | None) -> Iterator[None]:
+        """Jobs the enclosed code starts on this thread run on ``executor`` (rdd's
+        ``EXECUTOR_PROPERTY``: ``workers`` or None, the driver's threads); planning a
+        query may change it for the rest of its statement (``Session._placement``)."""
+        ctx = self.rdd_context
+        saved = ctx.getLocalProperty(EXECUTOR_PROPERTY)
+        ctx.setLocalProperty(EXECUTOR_PROPERTY, executor)
+        try:
+            yield
+        finally:
+            ctx.setLocalProperty(EXECUTOR_PROPERTY, saved)
+
+    def _placement(self, physical: Any) -> str | None:
+        """Where this query's jobs run, by ``lamna.executor``: ``threads``, ``workers``,
+        or ``auto`` (the default): on the Context's worker processes (``lamna.workers``)
+        when it has them and the query reads files, else on the driver's threads."""
+        wanted = self.settings.get("lamna.executor", "auto").strip().lower()
+        if wanted not in ("auto", "threads", "workers"):
+            raise E.ProgrammingError(
+                f"invalid value for lamna.executor: {wanted!r} (expected auto, threads or workers)")
+        has_workers = getattr(getattr(self.rdd_context, "settings", None), "workers", 0) > 0
+        if wanted == "threads" or not has_workers or (wanted == "auto" and reads_only_memory(physical)):
+            return None
+        return EXECUTOR_WORKERS
 
     def register_udaf(self, name: str, fn: Any, return_type: Any) -> None:
         """``fn(values: pyarrow.Array) -> scalar`` is called once per group."""
@@ -326,7 +361,8 @@ class Session:
         result = Result(schema=None, rowcount=-1)
         with self._job_group():
             for text in split_statements(sql):
-                result = self._execute_one(text)
+                with self._placed(None):
+                    result = self._execute_one(text)
         return result
 
     def _execute_one(self, text: str) -> Result:
@@ -363,7 +399,8 @@ class Session:
         return self._output_result(self.plan_query(stmt))
 
     def _output_result(self, out: QueryOutput) -> Result:
-        return Result(schema=out.schema, _batches=lambda: self._grouped(out.batches()), warnings=out.warnings)
+        return Result(schema=out.schema, _batches=lambda: self._grouped(out.batches(), out.executor),
+                      warnings=out.warnings)
 
     @property
     def check_plans(self) -> bool:
@@ -461,12 +498,17 @@ class Session:
         ctx = self.rdd_context
         config = PlannerConfig.from_settings(self.settings, int(getattr(ctx, "defaultParallelism", 2) or 2))
         physical = Planner(config).plan_query(optimized)
+        executor = self._placement(physical)
+        # The statement's jobs (compiling collects broadcast sides; writes of INSERT and
+        # CTAS) run there too; ``execute`` restores the thread's choice after it.
+        ctx.setLocalProperty(EXECUTOR_PROPERTY, executor)
         # Compiling runs the jobs that collect broadcast sides; plain EXPLAIN skips it.
         compiler = Compiler(ctx)
         rdd = compiler.compile(physical) if compile else None
         fields = [pa.field(n, c.type if c.type != T.NULL else pa.null()) for n, c in zip(names, optimized.schema)]
         return QueryOutput(schema=pa.schema(fields), rdd=rdd, logical=logical, optimized=optimized,
-                           physical=physical, release=compiler.release, bad_fields=bad_fields)
+                           physical=physical, release=compiler.release, bad_fields=bad_fields,
+                           executor=executor)
 
     # -- the plan cache (sql/plan_cache.py)
     def _cached_query(self, text: str) -> QueryOutput | None:

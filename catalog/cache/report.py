@@ -55,8 +55,8 @@ def usage(entry: CacheEntry, rdd_context: Any = None) -> dict[str, tuple[int, in
                 om, od = out.get(block_id, (0, 0))
                 out[block_id] = (om + m, od + d)
     backend = getattr(rdd_context, "backend", None)
-    if backend is not None and not hasattr(backend, "env"):  # worker processes: ask them
-        for block_id, (m, d) in backend.block_summary().items():
+    if backend is not None:  # worker processes: ask them
+        for block_id, (m, d) in backend.worker_block_summary().items():
             if block_id in ids:
                 om, od = out.get(block_id, (0, 0))
                 out[block_id] = (om + m, od + d)

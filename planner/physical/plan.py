@@ -332,7 +332,7 @@ class Planner:
                 visit(k)
         visit(node)
         for table, group in scans.items():
-            if len(group) < 2 or any(s.limit for s in group) or _decoded(group[0].source):
+            if len(group) < 2 or any(s.limit for s in group) or decoded_in_memory(group[0].source):
                 continue
             names = list(group[0].source.schema.names)
             used = {f for s in group for f in s.fields}
@@ -667,7 +667,7 @@ def output_partitioning(node: PhysicalPlan) -> tuple[tuple[str, ...], int] | Non
             return None
 
 
-def _decoded(source: object) -> bool:
+def decoded_in_memory(source: object) -> bool:
     """Sources already holding Arrow data in memory (registered tables, the columnar
     cache): re-reading them is cheap, so their scans are not shared."""
     if getattr(source, "in_memory", False):

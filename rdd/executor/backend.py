@@ -13,8 +13,9 @@ class ExecutorBackend(Protocol):
 
     ``preferred`` names the executor holding a cached block the task reads; a backend
     may honour it. Backends: ``ThreadBackend`` (threads in the driver, ``local[N]``),
-    ``ProcessBackend`` (worker processes, ``local-cluster[N]``); a backend on a cluster
-    engine implements the same five methods.
+    ``ProcessBackend`` (worker processes, ``local-cluster[N]``), ``HybridBackend`` (both,
+    chosen per job: ``local[N]`` with ``lamna.workers``); a backend on a cluster engine
+    implements the same methods.
     """
 
     default_parallelism: int
@@ -32,6 +33,11 @@ class ExecutorBackend(Protocol):
 
     def block_summary(self) -> dict[str, tuple[int, int]]:
         """Every cached block of every executor: block id -> (memory bytes, disk bytes)."""
+        ...
+
+    def worker_block_summary(self) -> dict[str, tuple[int, int]]:
+        """The part of ``block_summary`` held outside the driver process, whose own block
+        manager the driver reads directly."""
         ...
 
     def stop(self) -> None: ...

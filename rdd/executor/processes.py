@@ -5,6 +5,12 @@ task at a time, so N workers use N cores for Python code the GIL would serialize
 travel cloudpickled; shuffle files are on the shared local disk. A worker that dies is
 replaced, and the task it was running is reported as ``ExecutorLost`` (the scheduler
 retries it elsewhere).
+
+Tasks cannot be preempted, so as on threads (``ThreadBackend``), a pool with nothing
+running whose task arrives while every worker is busy gets an extra worker (at most N):
+a short query must not wait for another query's long tasks. Starting a process takes a
+fraction of a second, so an extra worker, once started, stays, idle, for the next pool
+that needs it; it only ever runs tasks of pools that have nothing else running.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ class _Worker:
     send_lock: threading.Lock = field(default_factory=threading.Lock)
     running: _Pending | None = None
     alive: bool = True
+    extra: bool = False  # serves only pools with nothing running (see the module docstring)
 
     def send(self, message: tuple) -> None:
         with self.send_lock:
@@ -62,8 +69,10 @@ class _Worker:
 class ProcessBackend:
     """N worker processes, fed from one queue with a preference for cache locality."""
 
-    def __init__(self, workers: int, local_dir: str, files_dir: str, memory_budget: int) -> None:
+    def __init__(self, workers: int, local_dir: str, files_dir: str, memory_budget: int,
+                 nice: int = 0) -> None:
         self.default_parallelism = workers
+        self._nice = nice
         self._local_dir = local_dir
         self._files_dir = files_dir
         self._budget = memory_budget
@@ -77,21 +86,28 @@ class ProcessBackend:
         self._request_ids = itertools.count()
         self._stopped = False
         self._start_lock = threading.Lock()
+        self._max_extra = workers
+        self._extra_starting = 0  # extra workers whose process is starting
         for _ in range(workers):
             self._start_worker()
 
     # -- workers ----------------------------------------------------------------------
 
-    def _start_worker(self) -> None:
+    def _start_worker(self, extra: bool = False) -> None:
         # One start at a time: the listener hands connections out in arrival order, so
         # two concurrent starts could each accept the other's worker.
-        with self._start_lock:
-            if self._stopped:
-                return
-            self._start_one_worker()
+        try:
+            with self._start_lock:
+                if self._stopped:
+                    return
+                self._start_one_worker(extra)
+        finally:
+            if extra:
+                with self._lock:
+                    self._extra_starting -= 1
         self._dispatch()
 
-    def _start_one_worker(self) -> None:
+    def _start_one_worker(self, extra: bool) -> None:
         executor_id = f"worker-{next(self._ids)}"
         env = dict(os.environ)
         env["LAMNA_WORKER_AUTHKEY"] = self._authkey.hex()
@@ -99,6 +115,7 @@ class ProcessBackend:
         # One string-hash seed for every worker: keys whose __hash__ hashes a str must
         # land in the same partition whichever worker maps them (PySpark requires the same).
         env["PYTHONHASHSEED"] = os.environ.get("PYTHONHASHSEED", "0")
+        env["LAMNA_WORKER_NICE"] = str(self._nice)
         process = subprocess.Popen(
             [sys.executable, "-m", "rdd.executor.worker", str(self._listener.address),
              executor_id, self._local_dir, self._files_dir, str(self._budget)],
@@ -110,7 +127,7 @@ class ProcessBackend:
         if hello[:2] != ("hello", executor_id):
             process.kill()
             raise RuntimeError(f"worker {executor_id} did not start: it sent {hello!r}")
-        worker = _Worker(executor_id, process, connection)
+        worker = _Worker(executor_id, process, connection, extra=extra)
         with self._lock:
             self._workers[executor_id] = worker
         threading.Thread(target=self._read, args=(worker,), name=f"lamna-{executor_id}", daemon=True).start()
@@ -159,10 +176,12 @@ class ProcessBackend:
             self._workers.pop(worker.executor_id, None)
             pending = self._take_running(worker)
             stopped = self._stopped
+            if worker.extra and not stopped:
+                self._extra_starting += 1  # its replacement, counted like any extra start
         code = worker.process.wait()
         try:
             if not stopped:
-                self._start_worker()  # before reporting, so the retry finds a full pool
+                self._start_worker(worker.extra)  # before reporting, so the retry finds a full pool
         except Exception:
             logging.getLogger(__name__).exception("could not replace worker %s", worker.executor_id)
         finally:
@@ -188,14 +207,24 @@ class ProcessBackend:
     def _dispatch(self) -> None:
         while True:
             with self._lock:
-                idle = [w for w in self._workers.values() if w.alive and w.running is None]
-                if not idle or not self._pending:
+                if not self._pending:
                     return
-                choice = self._choose(idle)
+                idle = [w for w in self._workers.values() if w.alive and w.running is None]
+                starving = self._pending.starving()
+                choice = self._choose([w for w in idle if not w.extra])
+                if choice is None and starving is not None:
+                    spare = [w for w in idle if w.extra]
+                    if spare:
+                        choice = spare[0], starving[1]
+                    elif not idle and self._may_start_extra():
+                        self._extra_starting += 1
+                        threading.Thread(target=self._start_extra_worker, daemon=True,
+                                         name="lamna-extra-worker-start").start()
                 if choice is None:
-                    timer = threading.Timer(LOCALITY_WAIT / 4, self._dispatch)
-                    timer.daemon = True
-                    timer.start()
+                    if any(not w.extra for w in idle):  # waiting for a cached input's worker
+                        timer = threading.Timer(LOCALITY_WAIT / 4, self._dispatch)
+                        timer.daemon = True
+                        timer.start()
                     return
                 worker, item = choice
                 self._pending.remove(item.pool, item)
@@ -206,9 +235,22 @@ class ProcessBackend:
             except OSError:
                 self._worker_died(worker)
 
+    def _start_extra_worker(self) -> None:
+        try:
+            self._start_worker(extra=True)
+        except Exception:  # the starving pool's task then waits for a regular worker
+            logging.getLogger(__name__).exception("could not start an extra worker")
+
+    def _may_start_extra(self) -> bool:
+        """Under the lock: room for one more extra worker (and none already starting)."""
+        extra = sum(1 for w in self._workers.values() if w.extra)
+        return not self._stopped and not self._extra_starting and extra < self._max_extra
+
     def _choose(self, idle: list[_Worker]) -> tuple[_Worker, _Pending] | None:
         """Delay scheduling: a task whose cached input lives on a busy worker waits for it
         up to ``LOCALITY_WAIT``; tasks without a live preference run anywhere."""
+        if not idle:
+            return None
         idle_ids = {w.executor_id: w for w in idle}
         pending = [item for _, item in self._pending.in_fair_order()]
         for item in pending:
@@ -271,6 +313,9 @@ class ProcessBackend:
             finally:
                 self._replies.pop(request_id, None)
         return summary
+
+    def worker_block_summary(self) -> dict[str, tuple[int, int]]:
+        return self.block_summary()
 
     def stop(self) -> None:
         with self._lock:

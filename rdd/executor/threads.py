@@ -152,6 +152,9 @@ class ThreadBackend:
         manager = self.env.block_manager
         return {block_id: manager.block_sizes(block_id) for block_id in manager.block_ids()}
 
+    def worker_block_summary(self) -> dict[str, tuple[int, int]]:
+        return {}  # every block is in the driver's own manager
+
     def stop(self) -> None:
         with self._condition:
             self._stopped = True

@@ -24,6 +24,9 @@ from rdd.task_context import TaskContext
 def main(argv: list[str]) -> None:
     address, executor_id, local_dir, files_dir, budget = argv
     authkey = bytes.fromhex(os.environ.pop("LAMNA_WORKER_AUTHKEY"))
+    # Below the driver's priority when asked: the driver's short queries get the cores first.
+    if nice := int(os.environ.pop("LAMNA_WORKER_NICE", "0") or 0):
+        os.nice(nice)
     connection = Client(address, family="AF_UNIX", authkey=authkey)
     env = ExecutorEnv.create(executor_id, local_dir, files_dir, int(budget))
     send_lock = threading.Lock()

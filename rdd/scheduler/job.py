@@ -15,6 +15,7 @@ from typing import Any
 
 from rdd.base import RDD
 from rdd.dependency import NarrowDependency
+from rdd.executor.hybrid import wants_workers
 from rdd.executor.serialization import TaskNotSerializable
 from rdd.scheduler.dag import DAGScheduler, JobAborted, JobCancelled
 from rdd.scheduler.events import (
@@ -255,9 +256,11 @@ class JobRun:
     def _runs_here(self, stage: Stage) -> bool:
         """A job of one task with no shuffle runs in the thread that submitted it, unless
         that is the main thread (where Ctrl-C lands: it must interrupt the wait for the
-        job, not the user's code inside a task) or the job says ``lamna.task.inline=false``."""
+        job, not the user's code inside a task), the job says ``lamna.task.inline=false``
+        or it asked for the worker processes (``lamna.executor=workers``)."""
         return (isinstance(stage, ResultStage) and len(self.stages) == 1 and len(stage.partitions) == 1
                 and self.properties.get(INLINE_PROPERTY, "true") == "true"
+                and not wants_workers(self.properties)
                 and threading.current_thread() is not threading.main_thread())
 
     def preferred_executor(self, rdd: RDD, split_index: int, depth: int = 0) -> str | None:

@@ -2,7 +2,7 @@
 
     python -m bench.server_load [--sf 0.1] [--clients 4,16,64] [--duration 60]
         [--long-share 0.25] [--master local[2]] [--max-queries 8] [--queries 1,3,...]
-        [--think-ms 0]
+        [--think-ms 0] [--workers N]
 
 Prepares TPC-H data once (``lamna tpch gen`` and ``lamna tpch load --as parquet`` into
 ``bench/data/server-load/``), starts ``lamna serve`` on it (trust, loopback), caches the
@@ -78,14 +78,32 @@ class _InFlight:
 
 
 def _rss_mb(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
+    """Resident memory of the server and its worker processes (its descendants)."""
+    total, found = 0.0, False
+    for each in _tree(pid):
+        try:
+            with open(f"/proc/{each}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024
+                        found = True
+        except OSError:
+            continue
+    return total if found else None
+
+
+def _tree(pid: int) -> list[int]:
+    pids, stack = [], [pid]
+    while stack:
+        each = stack.pop()
+        pids.append(each)
+        try:
+            for task in os.listdir(f"/proc/{each}/task"):
+                with open(f"/proc/{each}/task/{task}/children") as f:
+                    stack.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue
+    return pids
 
 
 def _percentile(values: list[float], p: float) -> float:
@@ -122,12 +140,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(warehouse: Path, master: str, max_queries: int, log: Path) -> tuple[subprocess.Popen[bytes], int]:
+def start_server(warehouse: Path, master: str, max_queries: int, log: Path,
+                 workers: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "server.main", "--trust", "--port", str(port), "--warehouse", str(warehouse),
          "--master", master, "--max-queries", str(max_queries), "--max-connections", "200",
-         "--log-level", "WARNING"],
+         "--log-level", "WARNING", *(["--workers", str(workers)] if workers is not None else [])],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -258,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--long-share", type=float, default=0.25, help="share of clients running TPC-H queries")
     p.add_argument("--queries", default=",".join(map(str, DEFAULT_QUERIES)), help="TPC-H query numbers")
     p.add_argument("--master", default="local[2]")
+    p.add_argument("--workers", type=int, help="the server's worker processes (default: its own, one per core)")
     p.add_argument("--max-queries", type=int, default=8, help="the server's cap on queries running at once")
     p.add_argument("--think-ms", type=float, default=0.0,
                    help="mean pause of a point-query client between queries (0: closed loop, saturating)")
@@ -270,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     log = RESULTS / f"server-load-{stamp}.log"
-    proc, port = start_server(warehouse, args.master, args.max_queries, log)
+    proc, port = start_server(warehouse, args.master, args.max_queries, log, args.workers)
     dsn = f"host=127.0.0.1 port={port} user=bench dbname=lamna"
     rows: list[dict[str, object]] = []
     levels: list[Level] = []

@@ -14,5 +14,9 @@
     pgcatalog   pg_catalog / information_schema tables built from the Lamna catalog
     settings    PostgreSQL run-time settings;  errors: SQLSTATE mapping
 
+Queries that read files run on worker processes at a lower priority (``--workers``, one
+per core by default; sql's ``lamna.executor``), queries over cached tables on the
+server's own threads: the long ones cannot hold the server's interpreter lock.
+
 The load benchmark is bench/server_load.py (docs/benchmarks.md, "Server under load").
 """

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Listener
 
 from rdd.executor.fair_queue import FairQueue
-from rdd.executor.serialization import TaskNotSerializable, dumps_task
+from rdd.executor.serialization import TaskNotSerializable, TaskPickler
 from rdd.scheduler.task import ExecutorLost, Task, TaskFailed, TaskOutcome, TaskWasKilled
 
 
@@ -73,6 +73,7 @@ class ProcessBackend:
                  nice: int = 0) -> None:
         self.default_parallelism = workers
         self._nice = nice
+        self._pickler = TaskPickler()
         self._local_dir = local_dir
         self._files_dir = files_dir
         self._budget = memory_budget
@@ -196,7 +197,7 @@ class ProcessBackend:
             on_done(TaskFailed(RuntimeError("the Context was stopped"), "", "driver"))
             return
         try:
-            payload = dumps_task(task)
+            payload = self._pickler.dumps(task)
         except TaskNotSerializable as error:
             on_done(TaskFailed(error, "", "driver"))
             return

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copyreg
+import dataclasses
 import pickle
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import cloudpickle
@@ -74,16 +77,69 @@ def _pickled_state(value: Any) -> list[tuple[str, Any]]:
     return []
 
 
-def dumps_task(task: Any) -> bytes:
-    try:
-        return cloudpickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as error:
-        culprit = _find_unpicklable(task, "task") or "task"
-        raise TaskNotSerializable(
-            f"Task not serializable: could not pickle {culprit}: {error}. Functions passed to "
-            "RDD operations run in worker processes, so everything they reference must be "
-            "picklable (create connections, locks and files inside the function)."
-        ) from error
+#: The fields of a task its whole stage shares: pickled once per stage, not per task.
+_STAGE_FIELDS = ("rdd", "func", "spec")
+#: Stages whose pickled part a driver (or worker) keeps for their next tasks.
+_STAGES_KEPT = 64
+
+
+class TaskPickler:
+    """Pickles tasks for worker processes, the stage's part once per stage.
+
+    Every task of a stage carries the same RDD chain and function, and pickling that
+    chain (plans, expressions, sources) is most of a task's pickling time, spent on the
+    driver under its interpreter lock. As Spark's ``taskBinary``, the chain is pickled
+    once per stage (stage ids are never reused, and a stage's chain never changes) and
+    each task adds only its own fields: identity, partition, shuffle statuses.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stages: OrderedDict[int, bytes] = OrderedDict()
+
+    def dumps(self, task: Any) -> bytes:
+        stage_id = task.identity.stage_id
+        with self._lock:
+            stage = self._stages.get(stage_id)
+            if stage is not None:
+                self._stages.move_to_end(stage_id)
+        shared = {name: getattr(task, name) for name in _STAGE_FIELDS if hasattr(task, name)}
+        try:
+            if stage is None:
+                stage = cloudpickle.dumps(shared, protocol=pickle.HIGHEST_PROTOCOL)
+                with self._lock:
+                    self._stages[stage_id] = stage
+                    while len(self._stages) > _STAGES_KEPT:
+                        self._stages.popitem(last=False)
+            own = cloudpickle.dumps(dataclasses.replace(task, **dict.fromkeys(shared)),
+                                    protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as error:
+            culprit = _find_unpicklable(task, "task") or "task"
+            raise TaskNotSerializable(
+                f"Task not serializable: could not pickle {culprit}: {error}. Functions passed to "
+                "RDD operations run in worker processes, so everything they reference must be "
+                "picklable (create connections, locks and files inside the function)."
+            ) from error
+        return pickle.dumps((stage_id, stage, own), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class TaskUnpickler:
+    """A worker's side of ``TaskPickler``: a stage's part is unpickled once, and its
+    tasks share the objects, as tasks on threads share the driver's."""
+
+    def __init__(self) -> None:
+        self._stages: OrderedDict[int, dict[str, Any]] = OrderedDict()
+
+    def loads(self, payload: bytes) -> Any:
+        stage_id, stage, own = pickle.loads(payload)
+        shared = self._stages.get(stage_id)
+        if shared is None:
+            shared = self._stages[stage_id] = pickle.loads(stage)
+            while len(self._stages) > _STAGES_KEPT:
+                self._stages.popitem(last=False)
+        else:
+            self._stages.move_to_end(stage_id)
+        return dataclasses.replace(pickle.loads(own), **shared)
 
 
 def dumps_outcome(outcome: Any) -> bytes:

@@ -16,7 +16,7 @@ import traceback
 from multiprocessing.connection import Client
 
 from rdd.executor.environment import ExecutorEnv
-from rdd.executor.serialization import dumps_outcome
+from rdd.executor.serialization import TaskUnpickler, dumps_outcome
 from rdd.scheduler.task import TaskFailed, run_task
 from rdd.task_context import TaskContext
 
@@ -37,12 +37,14 @@ def main(argv: list[str]) -> None:
         with send_lock:
             connection.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
 
+    unpickler = TaskUnpickler()
+
     def run_tasks() -> None:
         while (item := tasks.get()) is not None:
             task_id, payload = item
             flag = flags.setdefault(task_id, threading.Event())
             try:
-                task = pickle.loads(payload)
+                task = unpickler.loads(payload)
             except Exception as error:  # noqa: BLE001 - reported as the task's failure; the loop goes on
                 flags.pop(task_id, None)
                 failure = TaskFailed(RuntimeError(f"the task could not be unpickled on executor {executor_id}: "

@@ -206,3 +206,29 @@ def test_a_pool_with_nothing_running_gets_an_extra_worker_when_all_are_busy(tmp_
         release.touch()
         long_job.join(60)
         ctx.stop()
+
+
+class _CountsPickling:
+    """Counts how often the driver pickles it (each pickling runs ``__reduce__``)."""
+
+    times = 0
+
+    def __reduce__(self):
+        type(self).times += 1
+        return (_CountsPickling, ())
+
+
+def test_a_stage_is_pickled_once_however_many_tasks_it_has():
+    """Tasks of one stage share their RDD chain: it is pickled once (Spark's task
+    binary), each task adding only its own partition and identity."""
+    ctx = Context("local-cluster[2]", "stage-pickling")
+    try:
+        marker = _CountsPickling()
+        _CountsPickling.times = 0
+        assert ctx.parallelize(range(80), 8).map(lambda x, m=marker: x + 1).sum() == sum(range(1, 81))
+        assert _CountsPickling.times == 1
+        pairs = ctx.parallelize(range(80), 8).map(lambda x, m=marker: (x % 4, 1))
+        assert sorted(pairs.reduceByKey(lambda a, b: a + b, 4).collect()) == [(k, 20) for k in range(4)]
+        assert _CountsPickling.times == 2  # the map stage once; the reduce stage holds no marker
+    finally:
+        ctx.stop()

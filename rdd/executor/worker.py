@@ -15,6 +15,8 @@ import threading
 import traceback
 from multiprocessing.connection import Client
 
+import pyarrow as pa
+
 from rdd.executor.environment import ExecutorEnv
 from rdd.executor.serialization import TaskUnpickler, dumps_outcome
 from rdd.scheduler.task import TaskFailed, run_task
@@ -66,6 +68,10 @@ def main(argv: list[str]) -> None:
             outcome = run_task(task, context)
             flags.pop(task_id, None)
             send(("done", task_id, dumps_outcome(outcome)))
+            del task, outcome, context
+            # A worker lives as long as its driver, and one task's peak (a join's tables)
+            # would otherwise stay resident in Arrow's allocator until the next peak.
+            pa.default_memory_pool().release_unused()
 
     runner = threading.Thread(target=run_tasks, name="lamna-worker-task", daemon=True)
     runner.start()

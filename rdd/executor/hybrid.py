@@ -14,7 +14,8 @@ worker's task needs is computed there from lineage (its split), so a cached tabl
 be held by the driver and by a worker. Shuffle files are on the shared local disk and
 broadcasts are files, so a job may read what a job of the other side wrote. The workers
 are started in the background when the backend is made, and a job sent to them waits
-for the start.
+for the start; if they could not start, the error is logged and every job runs on the
+threads.
 """
 
 from __future__ import annotations
@@ -81,12 +82,12 @@ class HybridBackend:
             self.threads.submit(task, preferred, on_done, pool)
             return
         workers = self.workers()
-        if workers is None or self._stopped:
-            reason = "the Context was stopped" if self._stopped else (
-                f"the worker processes could not start: {self._start_error}")
-            on_done(TaskFailed(RuntimeError(reason), "", "driver"))
-            return
-        workers.submit(task, preferred, on_done, pool)
+        if self._stopped:
+            on_done(TaskFailed(RuntimeError("the Context was stopped"), "", "driver"))
+        elif workers is None:  # they could not start (logged once): the threads still work
+            self.threads.submit(task, preferred, on_done, pool)
+        else:
+            workers.submit(task, preferred, on_done, pool)
 
     def run_here(self, task: Task, on_done: Callable[[TaskOutcome], None]) -> None:
         self.threads.run_here(task, on_done)

@@ -232,3 +232,19 @@ def test_a_stage_is_pickled_once_however_many_tasks_it_has():
         assert _CountsPickling.times == 2  # the map stage once; the reduce stage holds no marker
     finally:
         ctx.stop()
+
+
+def test_jobs_for_workers_that_could_not_start_run_on_the_threads(monkeypatch, caplog):
+    import rdd.context
+
+    def cannot_start(*args, **kwargs):
+        raise OSError("no processes here")
+
+    monkeypatch.setattr(rdd.context, "ProcessBackend", cannot_start)
+    ctx = Context("local[1]", "no-workers", {"lamna.workers": "1"})
+    try:
+        ctx.setLocalProperty(EXECUTOR_PROPERTY, EXECUTOR_WORKERS)
+        assert set(ctx.parallelize(range(6), 3).map(_where).collect()) == {(os.getpid(), os.nice(0))}
+        assert "worker processes could not start" in caplog.text
+    finally:
+        ctx.stop()

@@ -48,6 +48,7 @@ class Engine:
         self._root = sql.connect(warehouse=self.warehouse, master=master, **settings)
         self._lock = threading.Lock()
         self.catalog()  # open now: a bad warehouse stops the server at start, not a client later
+        self.rdd_context()  # likewise bad engine settings; and its worker processes start now
 
     @property
     def _session(self) -> Any:

@@ -38,6 +38,19 @@ def test_refuses_to_start_without_authentication(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize(("args", "message"), [
+    (["--workers", "-1"], "workers must be 0 or more"),
+    (["--set", "lamna.workers=many"], "lamna.workers must be a whole number"),
+    (["--set", "lamna.workers.nice=40"], "lamna.workers.nice must be between 0 and 19"),
+])
+def test_refuses_to_start_with_bad_worker_settings(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = subprocess.run([sys.executable, "-m", "server.main", "--trust", "--port", "0",
+                           "--warehouse", str(tmp_path / "w"), *args],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_user_add_stores_a_salted_verifier_only(tmp_path: Path) -> None:
     users = tmp_path / "users.json"
     for _ in range(2):  # adding twice replaces the entry

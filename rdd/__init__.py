@@ -9,6 +9,9 @@ from rdd.base import RDD, Partition
 from rdd.broadcast import Broadcast
 from rdd.conf import Conf
 from rdd.context import Context, RDDStorageInfo
+from rdd.executor.hybrid import EXECUTOR_PROPERTY
+from rdd.executor.hybrid import WORKERS as EXECUTOR_WORKERS
+from rdd.executor.serialization import TaskNotSerializable
 from rdd.files import SparkFiles
 from rdd.partitioner import HashPartitioner, Partitioner, RangePartitioner, portable_hash
 from rdd.scheduler.dag import JobAborted, JobCancelled
@@ -16,18 +19,15 @@ from rdd.stats import StatCounter
 from rdd.status import StatusTracker
 from rdd.storage import StorageLevel
 from rdd.task_context import TaskContext, TaskKilled
-from rdd.executor.hybrid import EXECUTOR_PROPERTY, WORKERS as EXECUTOR_WORKERS
-from rdd.executor.serialization import TaskNotSerializable
 
 #: PySpark's names, so ``from rdd import SparkContext, SparkConf`` ports programs too.
 SparkContext = Context
 SparkConf = Conf
 
 __all__ = [
-    "EXECUTOR_PROPERTY", "EXECUTOR_WORKERS", "Accumulator", "AccumulatorParam", "Broadcast", "Conf", "Context",
-    "HashPartitioner",
-    "JobAborted", "JobCancelled", "Partition", "Partitioner", "RDD", "RDDStorageInfo",
-    "RangePartitioner", "SparkConf", "SparkContext", "SparkFiles", "StatCounter",
-    "StatusTracker", "StorageLevel", "TaskContext", "TaskKilled", "TaskNotSerializable",
-    "portable_hash",
+    "EXECUTOR_PROPERTY", "EXECUTOR_WORKERS", "Accumulator", "AccumulatorParam", "Broadcast",
+    "Conf", "Context", "HashPartitioner", "JobAborted", "JobCancelled", "Partition",
+    "Partitioner", "RDD", "RDDStorageInfo", "RangePartitioner", "SparkConf", "SparkContext",
+    "SparkFiles", "StatCounter", "StatusTracker", "StorageLevel", "TaskContext", "TaskKilled",
+    "TaskNotSerializable", "portable_hash",
 ]

@@ -47,7 +47,6 @@ class HybridBackend:
         self.env = threads.env
         self.default_parallelism = threads.default_parallelism
         self._workers: ProcessBackend | None = None
-        self._start_error: BaseException | None = None
         self._started = threading.Event()
         self._stopped = False
         self._lock = threading.Lock()
@@ -57,9 +56,8 @@ class HybridBackend:
     def _start(self, start_workers: Callable[[], ProcessBackend]) -> None:
         try:
             workers = start_workers()
-        except BaseException as error:  # reported to every job sent to the workers
+        except BaseException:  # their jobs run on the threads (see ``submit``)
             log.exception("the worker processes could not start")
-            self._start_error = error
         else:
             with self._lock:
                 stopped = self._stopped

@@ -211,9 +211,8 @@ class ProcessBackend:
                 if not self._pending:
                     return
                 idle = [w for w in self._workers.values() if w.alive and w.running is None]
-                starving = self._pending.starving()
                 choice = self._choose([w for w in idle if not w.extra])
-                if choice is None and starving is not None:
+                if choice is None and (starving := self._pending.starving()) is not None:
                     spare = [w for w in idle if w.extra]
                     if spare:
                         choice = spare[0], starving[1]

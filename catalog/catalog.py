@@ -85,6 +85,9 @@ class Catalog(CacheOps, PartitionOps, WriteOps, StatsOps):
         self._inputs = threading.local()  # what recording_inputs() sees on each thread
         self._host = socket.gethostname()
         self._proc: tuple[int, float | None] | None = None
+        #: False: tables are always read from storage, never from (or into) this process's
+        #: cache (a query process of the server, which has the cache)
+        self.caching = True
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -96,9 +99,10 @@ class Catalog(CacheOps, PartitionOps, WriteOps, StatsOps):
         return self._proc
 
     @classmethod
-    def open(cls, warehouse: str | None = None, *, busy_timeout: float = 30.0) -> Catalog:
+    def open(cls, warehouse: str | None = None, *, busy_timeout: float = 30.0, caching: bool = True) -> Catalog:
         """Open (creating if needed) a warehouse: argument, else $LAMNA_WAREHOUSE, else
-        ``./lamna-warehouse``. Recovers writes left by crashed processes."""
+        ``./lamna-warehouse``. Recovers writes left by crashed processes. ``caching=False``:
+        tables are read from storage even when their definition asks for the cache."""
         location = warehouse or os.environ.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
         if "://" not in location:
             location = os.path.abspath(location)
@@ -111,6 +115,7 @@ class Catalog(CacheOps, PartitionOps, WriteOps, StatsOps):
         os.makedirs(location, exist_ok=True)
         ms = Metastore(os.path.join(location, METASTORE_FILE), busy_timeout=busy_timeout)
         cat = cls(location, ms)
+        cat.caching = caching
         cat._ensure_default_database()
         cat.recover()
         return cat

@@ -405,7 +405,7 @@ class ClientConnection:
                             self.send(M.copy_done())
                         self._send_notices(portal)
                 self.send(M.command_complete(_tag(portal)))
-                self._log_statement(text, started, "ok", portal.sent)
+                self._log_statement(text, started, "ok", portal.sent, _ran_on(portal))
             except PgError as ex:
                 self._log_statement(text, started, f"error {ex.code}", 0)
                 self._error(ex, offset)
@@ -450,9 +450,9 @@ class ClientConnection:
         for message in portal.notices():
             self.send(M.notice_response(message, WARNING, severity="WARNING"))
 
-    def _log_statement(self, text: str, started: float, outcome: str, rows: int) -> None:
-        log.info("statement pid=%d user=%s duration=%.3fs rows=%d %s: %s", self.pid, self.user,
-                 time.monotonic() - started, rows, outcome, " ".join(text.split())[:300])
+    def _log_statement(self, text: str, started: float, outcome: str, rows: int, on: str = "") -> None:
+        log.info("statement pid=%d user=%s duration=%.3fs rows=%d%s %s: %s", self.pid, self.user,
+                 time.monotonic() - started, rows, on, outcome, " ".join(text.split())[:300])
 
     # ---------------------------------------------------------------- extended query
     async def _extended(self, msg: M.FrontendMessage) -> None:
@@ -535,7 +535,7 @@ class ClientConnection:
                     else:
                         self.send(M.portal_suspended())
             if fresh:
-                self._log_statement(portal.sql_text, started, "ok", portal.sent)
+                self._log_statement(portal.sql_text, started, "ok", portal.sent, _ran_on(portal))
         except PgError as ex:
             self._log_statement(portal.sql_text, started, f"error {ex.code}", 0)
             raise
@@ -548,3 +548,8 @@ def _tag(portal: Portal) -> str:
 
 
 __all__ = ["QUERY_CANCELED", "ClientConnection"]
+
+
+def _ran_on(portal: Portal) -> str:
+    """`` on=query-process`` in a statement's log line when a query process ran it."""
+    return " on=query-process" if portal.result is not None and portal.result.detached else ""

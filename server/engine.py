@@ -17,6 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sql
+from server.detached import QueryProcesses
+from sql.portable import detachable
+from sql.session import CONTEXT_SETTINGS
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +43,8 @@ class CatalogTable:
 class Engine:
     """The shared engine: a root connection owns the catalog and the RDD context."""
 
-    def __init__(self, warehouse: str | None, master: str | None, settings: dict[str, str]) -> None:
+    def __init__(self, warehouse: str | None, master: str | None, settings: dict[str, str],
+                 query_processes: int = 0, query_nice: int = 0) -> None:
         # Resolve Hive's default here so that every session shares one catalog (a session
         # given no warehouse would open its own default one lazily).
         self.warehouse = warehouse or os.environ.get("LAMNA_WAREHOUSE") or "./lamna-warehouse"
@@ -49,6 +53,14 @@ class Engine:
         self._lock = threading.Lock()
         self.catalog()  # open now: a bad warehouse stops the server at start, not a client later
         self.rdd_context()  # likewise bad engine settings; and its worker processes start now
+        #: where whole file-reading queries go (None: the server runs every query itself)
+        self.queries: QueryProcesses | None = None
+        if query_processes > 0:
+            # Their own threads run their queries' tasks (no worker processes of their own),
+            # and they read tables from storage: the cache is the server's.
+            own = {k: v for k, v in settings.items() if k not in CONTEXT_SETTINGS}
+            own["lamna.cache.enabled"] = "false"
+            self.queries = QueryProcesses(query_processes, self.warehouse, master, own, query_nice)
 
     @property
     def _session(self) -> Any:
@@ -60,13 +72,15 @@ class Engine:
     def catalog(self) -> Any:
         return self._session.catalog_if_open() if hasattr(self._session, "catalog_if_open") else None
 
-    def connect(self) -> sql.Connection:
-        """A new session sharing this engine's catalog, RDD context and cache."""
+    def connect(self, settings: dict[str, str] | None = None) -> sql.Connection:
+        """A new session sharing this engine's catalog, RDD context and cache; ``settings``
+        over the engine's own."""
         root = self._session
         with self._lock:
             ctx = root.rdd_context
             cat = self.catalog()
-        session = type(root)(warehouse=self.warehouse, settings=dict(self._settings), catalog=cat, rdd_context=ctx)
+        session = type(root)(warehouse=self.warehouse, settings={**self._settings, **(settings or {})},
+                             catalog=cat, rdd_context=ctx)
         return sql.Connection(session)
 
     def release(self, conn: sql.Connection) -> None:
@@ -78,6 +92,8 @@ class Engine:
         """
 
     def close(self) -> None:
+        if self.queries is not None:
+            self.queries.stop()
         try:
             self._root.close()
         except Exception:  # shutting down: nothing left to tell the caller
@@ -115,6 +131,17 @@ class Engine:
 
 def current_database(conn: sql.Connection) -> str:
     return str(getattr(conn.session, "current_database", "default"))
+
+
+def can_detach(conn: sql.Connection, text: str) -> bool:
+    """Whether a query process may run ``text`` for this session (``sql.portable``)."""
+    return detachable(conn.session, text)
+
+
+def detached_settings(conn: sql.Connection) -> tuple[tuple[str, str], ...]:
+    """The session's engine settings a query process applies to the queries it runs for
+    it (its own Context's settings are its own)."""
+    return tuple(sorted((k, v) for k, v in conn.session.settings.items() if k not in CONTEXT_SETTINGS))
 
 
 #: Local properties the engine reads from the thread that runs a query.

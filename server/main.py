@@ -3,7 +3,8 @@
     lamna serve [--host 127.0.0.1] [--port 5433] [--warehouse DIR] [--config FILE]
                 (--users FILE | --trust) [--auth scram-sha-256|md5|password]
                 [--tls-cert FILE --tls-key FILE] [--max-connections N] [--max-queries N]
-                [--query-memory SIZE] [--workers N] [--set KEY=VALUE ...]
+                [--query-memory SIZE] [--workers N] [--query-processes N]
+                [--set KEY=VALUE ...]
     lamna user add NAME --users FILE [--password-stdin] [--md5]
 
 ``--config FILE`` is TOML with the same keys as the long options (``port = 5433``,
@@ -46,6 +47,9 @@ def _serve_parser() -> argparse.ArgumentParser:
                                           "sessions change theirs with SET lamna.query.memory")
     p.add_argument("--workers", type=int, help="worker processes for the queries that read files "
                                                 "(default: one per core; 0: every query on the server's threads)")
+    p.add_argument("--query-processes", type=int,
+                   help="processes that run whole file-reading queries, so that they do not slow "
+                        "the server's own (default: one per core; 0: none)")
     p.add_argument("--auth-timeout", type=float, help="seconds to complete start-up and authentication")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="engine setting")
     p.add_argument("--log-level", default="INFO")
@@ -82,6 +86,7 @@ def _config(args: argparse.Namespace) -> ServerConfig:
         auth_timeout=float(pick("auth_timeout", "auth_timeout", 15.0)),
         query_memory=str(pick("query_memory", "query_memory", settings.get("lamna.query.memory", "0"))),
         workers=None if (workers := pick("workers", "workers", None)) is None else int(workers),
+        query_processes=None if (n := pick("query_processes", "query_processes", None)) is None else int(n),
         settings=tuple(sorted(settings.items())))
 
 

@@ -42,13 +42,16 @@ class ServerConfig:
     query_memory: str = "0"
     #: worker processes for the queries that read files (None: one per core; 0: none)
     workers: int | None = None
+    #: query processes that take whole file-reading queries (None: one per core; 0: none)
+    query_processes: int | None = None
 
 
 class ConfigError(ValueError):
     """The server cannot start with this configuration (exit status 2)."""
 
 
-#: How much lower the workers' operating-system priority is than the server's.
+#: How much lower the operating-system priority of the worker and query processes is than
+#: the server's: the short queries the server answers itself get the cores first.
 WORKERS_NICE = 10
 
 
@@ -84,7 +87,12 @@ class Server:
         self.ssl_context = self._tls(config)
         if config.workers is not None and config.workers < 0:
             raise ConfigError("workers must be 0 or more")
-        self.engine = engine or Engine(config.warehouse, config.master, _engine_settings(config))
+        if config.query_processes is not None and config.query_processes < 0:
+            raise ConfigError("query processes must be 0 or more")
+        query_processes = (config.query_processes if config.query_processes is not None
+                           else os.cpu_count() or 1)
+        self.engine = engine or Engine(config.warehouse, config.master, _engine_settings(config),
+                                       query_processes, WORKERS_NICE)
         self.connections: dict[int, ClientConnection] = {}
         self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
         self._tasks: set[asyncio.Task[None]] = set()

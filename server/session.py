@@ -9,6 +9,7 @@ engine one Arrow batch at a time and encoded into DataRow messages as they are s
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import re
@@ -27,6 +28,7 @@ from server import pgcatalog as C
 from server import pgtypes as P
 from server import protocol as M
 from server import settings as S
+from server.detached import RemoteQuery, Request
 from server.errors import (
     DUPLICATE_CURSOR,
     IN_FAILED_TRANSACTION,
@@ -74,6 +76,7 @@ class Result:
     count_in_tag: bool = False
     copy: bool = False
     warnings: list[tuple[str, str]] = field(default_factory=list)  # (SQLSTATE, message) as NoticeResponse
+    detached: bool = False  # a query process ran it (``server.detached``)
 
 
 class RowSource:
@@ -127,6 +130,9 @@ class RowSource:
             raise from_engine(ex, None) from None
 
     def close(self) -> None:
+        close = getattr(self._it, "close", None)
+        if close is not None:
+            close()  # a remote query's connection, say
         self._it = None
         self._head = None
         self.exhausted = True
@@ -244,6 +250,8 @@ class Session:
         self._running = threading.Event()
         self._active = False
         self._seq = 0
+        #: queries on query processes this session is waiting for now (``cancel`` stops them)
+        self._waiting_on: set[RemoteQuery] = set()
 
     # ---------------------------------------------------------------- cancellation
     def new_statement(self) -> None:
@@ -276,6 +284,8 @@ class Session:
             return
         self._cancel_reason = reason
         self._cancel.set()
+        for remote in list(self._waiting_on):
+            remote.cancel()
         group = self._group
         if group is None:
             return
@@ -533,6 +543,10 @@ class Session:
         tr = translate(text, self.identity(), dialect)
         if tr.system_tables:
             self._register_system_tables(tr.system_tables)
+        else:
+            remote = self._detach(tr.sql, None if tr.translated else text)
+            if remote is not None:
+                return self._remote_result(remote, tr.sql)
         cur = self.conn.cursor()
         try:
             cur.execute(tr.sql)
@@ -554,6 +568,43 @@ class Session:
         return Result("SELECT", columns, RowSource(cur.fetch_arrow_batches(), self,
                                                    notices=lambda: [text for _, text in cur.messages]),
                       count_in_tag=True)
+
+    def _detach(self, text: str, position_text: str | None) -> RemoteQuery | None:
+        """``text`` started on a query process, if it may run there (``server.detached``).
+        Progress notices read this process's jobs, and ``lamna.executor=threads`` asks
+        for the server's threads: neither is detached."""
+        queries = self.engine.queries
+        if (queries is None or self.wants_progress()
+                or self.settings.get("lamna.executor", "auto").strip().lower() == "threads"
+                or not E.can_detach(self.conn, text)):
+            return None
+        memory_cap = S.size_bytes(self.settings.get("lamna.query.memory", "0"))
+        return queries.open(Request(text, E.current_database(self.conn), E.detached_settings(self.conn),
+                                    memory_cap, position_text))
+
+    def _remote_result(self, remote: RemoteQuery, text: str) -> Result:
+        with self._waiting(remote):
+            described = remote.columns()
+        if described is None:  # not a query after all: nothing to fetch
+            remote.close()
+            return Result(_command_tag(text, -1))
+        columns = self._origins(text, [Column(name, P.hive_type_oid(type_)) for name, type_ in described])
+        return Result("SELECT", columns, RowSource(_RemoteRows(remote, self), self, notices=lambda: remote.warnings),
+                      count_in_tag=True, detached=True)
+
+    @contextlib.contextmanager
+    def _waiting(self, remote: RemoteQuery) -> Iterator[None]:
+        """While the enclosed code waits for ``remote``, ``cancel`` reaches it; an error
+        it reports says why when the statement was cancelled here."""
+        self._waiting_on.add(remote)
+        try:
+            yield
+        except PgError:
+            remote.close()
+            self.check_cancel()
+            raise
+        finally:
+            self._waiting_on.discard(remote)
 
     def _origins(self, text: str, columns: list[Column]) -> list[Column]:
         """Table OID and column number for columns a single-table query reads unchanged."""
@@ -628,6 +679,26 @@ def _returns_rows(command: Command) -> bool:
 def _table_result(tag: str, table: pa.Table) -> Result:
     columns = [Column(f.name, P.column_type(f.type)) for f in table.schema]
     return Result(tag, columns, _StaticRows(table.to_batches()), count_in_tag=tag != "SHOW")
+
+
+class _RemoteRows:
+    """A remote query's batches, each awaited so that the session's ``cancel`` reaches it."""
+
+    def __init__(self, remote: RemoteQuery, session: Session) -> None:
+        self._remote = remote
+        self._batches = remote.batches()
+        self._session = session
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        with self._session._waiting(self._remote):
+            return next(self._batches)
+
+    def close(self) -> None:
+        self._batches.close()
+        self._remote.close()
 
 
 class _StaticRows(RowSource):

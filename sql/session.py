@@ -169,7 +169,7 @@ class _Tables:
 
 _SESSION_IDS = itertools.count(1)
 #: Session settings that configure the RDD Context a session creates.
-_CONTEXT_SETTINGS = frozenset({"lamna.workers", "lamna.workers.nice"})
+CONTEXT_SETTINGS = frozenset({"lamna.workers", "lamna.workers.nice"})
 _GROUP_KEYS = ("spark.jobGroup.id", "spark.job.description", "spark.job.interruptOnCancel")
 DEFAULT_MASTER = "local[2]"
 
@@ -209,7 +209,7 @@ class Session:
         """The warehouse catalog, opened on first use (``warehouse=None``: Hive's default,
         ``$LAMNA_WAREHOUSE`` or ``./lamna-warehouse``)."""
         if self._catalog is None:
-            self._catalog = _open_catalog(self.warehouse)
+            self._catalog = _open_catalog(self.warehouse, self.flag("lamna.cache.enabled", default=True))
             if self.flag("lamna.cache.warm"):
                 self._catalog.warm_cache(self.rdd_context)  # MEMORY tables, one job
         return self._catalog
@@ -229,7 +229,7 @@ class Session:
             wanted = self._master or self.settings.get("lamna.master")
             shared = Context.getActive()
             # the Context's own settings (worker processes beside the threads)
-            conf = {k: v for k, v in self.settings.items() if k in _CONTEXT_SETTINGS}
+            conf = {k: v for k, v in self.settings.items() if k in CONTEXT_SETTINGS}
             fits = shared is None or all(shared.getConf().get(k) == v for k, v in conf.items())
             if fits and (wanted in (None, DEFAULT_MASTER) or (shared is not None and shared.master == wanted)):
                 self._ctx = Context.getOrCreate({"spark.master": wanted or DEFAULT_MASTER, "spark.app.name": "lamna",
@@ -663,9 +663,9 @@ def _adapt_statement_result(res: Any) -> Result:
     return Result(schema=None, rowcount=getattr(res, "rowcount", -1))
 
 
-def _open_catalog(warehouse: str | None) -> Any:
+def _open_catalog(warehouse: str | None, caching: bool) -> Any:
     from catalog import Catalog
-    return Catalog.open(warehouse)
+    return Catalog.open(warehouse, caching=caching)
 
 
 def _session_local(stmt: exp.Expression, text: str) -> bool:

@@ -43,6 +43,7 @@ class CacheOps:
     _temp_views: dict[str, Table]
     _cache_scope: str
     _inputs: threading.local
+    caching: bool
 
     # -- names ----------------------------------------------------------------------------
 
@@ -59,6 +60,8 @@ class CacheOps:
 
     def cache_level(self, table: Table) -> str | None:
         """The storage level ``table`` is cached at in this process, or None."""
+        if not self.caching:
+            return None
         return REGISTRY.mark_of(self._table_key(table.db, table.name)) or policy.POLICY_LEVELS.get(
             policy.table_policy(table))
 

@@ -83,7 +83,10 @@ class Activity:
 
 @pytest.fixture(scope="module")
 def inproc(tmp_path_factory: pytest.TempPathFactory) -> Iterator[InProcessServer]:
-    server = InProcessServer(seeded_warehouse(tmp_path_factory.mktemp("lamna-inproc")), max_concurrent_queries=8)
+    # No query processes: these tests watch the tasks of the server's own engine (those of
+    # queries run on query processes are in test_detached_queries.py).
+    server = InProcessServer(seeded_warehouse(tmp_path_factory.mktemp("lamna-inproc")), max_concurrent_queries=8,
+                             query_processes=0)
     yield server
     server.stop()
 

@@ -96,9 +96,10 @@ class QueryProcesses:
                                      env=env, stdin=subprocess.PIPE)
         p.ready = False
 
-    def pids(self) -> list[int]:
+    def ready_pids(self) -> list[int]:
+        """Process ids of the query processes ready for queries."""
         with self._lock:
-            return [p.process.pid for p in self._processes if p.process is not None and p.process.poll() is None]
+            return [p.process.pid for p in self._processes if self._is_ready(p) and p.process is not None]
 
     def open(self, request: Request) -> RemoteQuery | None:
         """``request`` sent to the least busy ready process; None when none is ready

@@ -141,7 +141,7 @@ class _Query:
             while not self.done.wait(0.05):
                 try:
                     E.cancel_job_group(conn, self.group)
-                except Exception:  # noqa: BLE001 - nothing to cancel yet, or already done
+                except Exception:  # nothing to cancel yet, or already done
                     log.debug("cancelling %s", self.group, exc_info=True)
             return
 
@@ -154,7 +154,7 @@ def _error(ex: Exception, request: Request) -> PgError:
         return from_engine(ex, request.position_text)
     error = from_engine(ex, None)
     if error.code == INTERNAL:
-        log.warning("engine error in %r: %s", request.sql[:200], ex, exc_info=True)
+        log.warning("engine error in %r: %s", request.sql[:200], ex, exc_info=ex)
     return error
 
 
@@ -182,7 +182,7 @@ def main(argv: list[str]) -> None:
     while True:
         try:
             connection = listener.accept()
-        except Exception:  # noqa: BLE001 - a failed handshake ends that connection only
+        except Exception:  # a failed handshake ends that connection only
             log.debug("refused a connection", exc_info=True)
             continue
         query = _Query(connection, sessions)

@@ -18,6 +18,7 @@ or a temporary view created since is seen by the next check.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +33,9 @@ _MAX_VIEW_DEPTH = 8
 @dataclass(frozen=True, slots=True)
 class _Names:
     tables: tuple[tuple[str | None, str], ...]  # (database or None, table), CTE names left out
-    functions: frozenset[str]
+    #: every word of the text: a function the session registered may be called by any
+    #: spelling sqlglot reads as a builtin (``substr``, ``pow``), so its name anywhere is enough
+    words: frozenset[str]
 
 
 def detachable(session: Any, text: str) -> bool:
@@ -56,7 +59,7 @@ _STORED, _CACHED, _SESSION = "stored", "cached", "session"
 
 
 def _kinds(session: Any, catalog: Any, names: _Names, depth: int) -> set[str]:
-    if names.functions & (session.udfs.keys() | session.udafs.keys()):
+    if names.words & (session.udfs.keys() | session.udafs.keys()):
         return {_SESSION}
     kinds: set[str] = set()
     for db, name in names.tables:
@@ -86,24 +89,48 @@ def _kind(session: Any, catalog: Any, db: str | None, name: str, depth: int) -> 
 
 @functools.lru_cache(maxsize=512)
 def _names(text: str) -> _Names | None:
-    """The tables and functions one query names; None when ``text`` is not one query
-    (or does not parse: the session reports that when it runs it)."""
+    """The stored tables one query names, and its words; None when ``text`` is not one
+    query (or does not parse: the session reports that when it runs it)."""
     try:
         trees = [t for t in sqlglot.parse(text, read="hive") if t is not None]
     except Exception:  # noqa: BLE001 - sqlglot's tokenizer raises plain errors too
         return None
     if len(trees) != 1 or not isinstance(trees[0], _QUERY_TYPES):
         return None
-    tree = trees[0]
-    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
-    tables = []
-    for table in tree.find_all(exp.Table):
-        if not isinstance(table.this, exp.Identifier) or table.catalog:
-            return None  # a table function or a three-part name: not worth the risk
-        db, name = table.db.lower() or None, table.name.lower()
-        if db is None and name in ctes:
+    tables: list[tuple[str | None, str]] = []
+    try:
+        if not _collect_tables(trees[0], frozenset(), tables):
+            return None
+    except RecursionError:  # thousands of nested terms: not worth a process of its own
+        return None
+    return _Names(tuple(tables), frozenset(w.lower() for w in _WORD.findall(text)))
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _collect_tables(node: exp.Expression, ctes: frozenset[str], out: list[tuple[str | None, str]]) -> bool:
+    """Append the stored tables ``node`` reads to ``out``, with ``ctes`` the names of the
+    common table expressions visible at ``node``; False for names the check does not
+    handle (table functions, three-part names). A WITH's names are visible to its query
+    and to the expressions after each one, not to the rest of the statement."""
+    with_ = node.args.get("with_") or node.args.get("with")
+    if isinstance(with_, exp.With):
+        visible = set(ctes)
+        for cte in with_.expressions:
+            if not _collect_tables(cte.this, frozenset(visible), out):
+                return False
+            visible.add(cte.alias_or_name.lower())
+        ctes = frozenset(visible)
+    for child in node.iter_expressions():
+        if child is with_:
             continue
-        tables.append((db, name))
-    functions = frozenset((f.name if isinstance(f, exp.Anonymous) else f.sql_name()).lower()
-                          for f in tree.find_all(exp.Func))
-    return _Names(tuple(tables), functions)
+        if isinstance(child, exp.Table):
+            if not isinstance(child.this, exp.Identifier) or child.catalog:
+                return False
+            db, name = child.db.lower() or None, child.name.lower()
+            if db is not None or name not in ctes:
+                out.append((db, name))
+        if not _collect_tables(child, ctes, out):
+            return False
+    return True

@@ -6,10 +6,7 @@ itself, every query said to be detachable is run twice and the rows compared: in
 session (temporary views, registered tables, UDFs, the cache) and in a fresh session of
 the same warehouse with ``lamna.cache.enabled=false``, which is what a query process
 is. A wrong True therefore shows up twice: as the wrong answer and as other rows (or an
-error) on the other side.
-
-Tests marked ``xfail(strict=True)`` show bugs found here; their reasons say what is
-wrong, and the mark goes once it is fixed."""
+error) on the other side."""
 
 from __future__ import annotations
 
@@ -202,28 +199,14 @@ NOT_DETACHABLE = [
     "SELECT * FROM spark_catalog.default.t",
 ]
 
-#: wrong answers found here (see the module docstring)
-BUGS = [
-    pytest.param(
-        "SELECT * FROM (WITH tv AS (SELECT * FROM t) SELECT * FROM tv) a UNION ALL SELECT * FROM tv",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "CTE names are collected for the whole tree, not per scope: the outer tv is the "
-            "temporary view, yet it is skipped as if it were the subquery's CTE -> True"))),
-    pytest.param(
-        "WITH tv AS (SELECT * FROM tv UNION ALL SELECT * FROM t) SELECT * FROM tv",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "inside its own body a (non-recursive) CTE's name is the temporary view the engine "
-            "reads (its rows come back), but portable skips it as the CTE -> True"))),
-    pytest.param(
-        "SELECT substr(v, 1) FROM t",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "the session UDF substr shadows the builtin (the binder maps SUBSTRING to substr), "
-            "but portable compares sqlglot's name 'substring' with the UDFs -> True"))),
-    pytest.param(
-        "SELECT pow(k, 2) FROM t",
-        marks=pytest.mark.xfail(strict=True, reason=(
-            "the session UDF pow shadows the builtin (the binder maps POWER to pow), but "
-            "portable compares sqlglot's name 'power' with the UDFs -> True"))),
+#: wrong answers found here once: CTE names are scoped (a WITH's names are visible to its
+#: query and to the expressions after each one), and a UDF shadowing a builtin that
+#: sqlglot spells otherwise (SUBSTRING for substr, POWER for pow) is still the UDF
+SCOPING_AND_SPELLING = [
+    "SELECT * FROM (WITH tv AS (SELECT * FROM t) SELECT * FROM tv) a UNION ALL SELECT * FROM tv",
+    "WITH tv AS (SELECT * FROM tv UNION ALL SELECT * FROM t) SELECT * FROM tv",
+    "SELECT substr(v, 1) FROM t",
+    "SELECT pow(k, 2) FROM t",
 ]
 
 
@@ -233,7 +216,7 @@ def test_detachable_queries_give_the_same_rows_elsewhere(world: World, q: str) -
     assert _rows(world.conn, q) == _rows(world.remote, q)
 
 
-@pytest.mark.parametrize("q", NOT_DETACHABLE + BUGS)
+@pytest.mark.parametrize("q", NOT_DETACHABLE + SCOPING_AND_SPELLING)
 def test_not_detachable(world: World, q: str) -> None:
     assert _det(world.conn, q) is False
 

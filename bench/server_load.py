@@ -2,7 +2,7 @@
 
     python -m bench.server_load [--sf 0.1] [--clients 4,16,64] [--duration 60]
         [--long-share 0.25] [--master local[2]] [--max-queries 8] [--queries 1,3,...]
-        [--think-ms 0] [--workers N]
+        [--think-ms 0] [--workers N] [--query-processes N]
 
 Prepares TPC-H data once (``lamna tpch gen`` and ``lamna tpch load --as parquet`` into
 ``bench/data/server-load/``), starts ``lamna serve`` on it (trust, loopback), caches the
@@ -78,7 +78,7 @@ class _InFlight:
 
 
 def _rss_mb(pid: int) -> float | None:
-    """Resident memory of the server and its worker processes (its descendants)."""
+    """Resident memory of the server and its worker and query processes (its descendants)."""
     total, found = 0.0, False
     for each in _tree(pid):
         try:
@@ -141,12 +141,13 @@ def _free_port() -> int:
 
 
 def start_server(warehouse: Path, master: str, max_queries: int, log: Path,
-                 workers: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
+                 workers: int | None = None, query_processes: int | None = None) -> tuple[subprocess.Popen[bytes], int]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "server.main", "--trust", "--port", str(port), "--warehouse", str(warehouse),
          "--master", master, "--max-queries", str(max_queries), "--max-connections", "200",
-         "--log-level", "WARNING", *(["--workers", str(workers)] if workers is not None else [])],
+         "--log-level", "WARNING", *(["--workers", str(workers)] if workers is not None else []),
+         *(["--query-processes", str(query_processes)] if query_processes is not None else [])],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -278,6 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--queries", default=",".join(map(str, DEFAULT_QUERIES)), help="TPC-H query numbers")
     p.add_argument("--master", default="local[2]")
     p.add_argument("--workers", type=int, help="the server's worker processes (default: its own, one per core)")
+    p.add_argument("--query-processes", type=int,
+                   help="the server's query processes (default: its own, one per core)")
     p.add_argument("--max-queries", type=int, default=8, help="the server's cap on queries running at once")
     p.add_argument("--think-ms", type=float, default=0.0,
                    help="mean pause of a point-query client between queries (0: closed loop, saturating)")
@@ -290,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S")
     log = RESULTS / f"server-load-{stamp}.log"
-    proc, port = start_server(warehouse, args.master, args.max_queries, log, args.workers)
+    proc, port = start_server(warehouse, args.master, args.max_queries, log, args.workers, args.query_processes)
     dsn = f"host=127.0.0.1 port={port} user=bench dbname=lamna"
     rows: list[dict[str, object]] = []
     levels: list[Level] = []

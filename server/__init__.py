@@ -6,6 +6,8 @@
     session     one client's state: settings, prepared statements, portals, execution
     worker      the session's one thread (RDD job groups are per thread)
     engine      the shared engine (one catalog, one RDD context) behind every session
+    detached    query processes: whole file-reading queries, off the server's interpreter
+    query_process  the main of a query process (an engine of its own, one query per connection)
     protocol    frontend decoding / backend encoding of messages
     scram       SCRAM-SHA-256 server exchange;  users: the users file of verifiers
     pgtypes     Arrow ↔ PostgreSQL OIDs and value formats
@@ -14,9 +16,13 @@
     pgcatalog   pg_catalog / information_schema tables built from the Lamna catalog
     settings    PostgreSQL run-time settings;  errors: SQLSTATE mapping
 
-Queries that read files run on worker processes at a lower priority (``--workers``, one
-per core by default; sql's ``lamna.executor``), queries over cached tables on the
-server's own threads: the long ones cannot hold the server's interpreter lock.
+Queries over cached tables run on the server's own threads, beside its cache. A query
+that reads files goes whole to a query process (``--query-processes``, one per core by
+default, at a lower priority): its planning, tasks and results never hold the server's
+interpreter lock, which the short queries need. Only queries whose names mean the same
+there leave (``sql.portable``: stored tables and views, no temporary views or session
+functions); the others that read files run their tasks on worker processes
+(``--workers``; sql's ``lamna.executor``).
 
 The load benchmark is bench/server_load.py (docs/benchmarks.md, "Server under load").
 """

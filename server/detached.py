@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Client, Connection
@@ -60,10 +61,16 @@ def error_fields(error: PgError) -> tuple[Any, ...]:
     return dataclasses.astuple(error)
 
 
+#: Seconds between two starts of one query process: one that cannot start (a warehouse it
+#: may not read, say) must not be started again for every query.
+RESTART_INTERVAL = 5.0
+
+
 @dataclass(eq=False)
 class _Process:
     address: str
     process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0  # time.monotonic() of the last start
     ready: bool = False
     running: int = 0  # queries of the server on it now
 
@@ -92,9 +99,13 @@ class QueryProcesses:
         env["PYTHONPATH"] = os.pathsep.join(x for x in sys.path if x)
         env["PYTHONHASHSEED"] = os.environ.get("PYTHONHASHSEED", "0")
         # stdin is a pipe the process never gets data on: it ends when the server does
-        p.process = subprocess.Popen([sys.executable, "-m", "server.query_process", p.address, self._config],
-                                     env=env, stdin=subprocess.PIPE)
-        p.ready = False
+        p.started, p.ready = time.monotonic(), False
+        try:
+            p.process = subprocess.Popen([sys.executable, "-m", "server.query_process", p.address, self._config],
+                                         env=env, stdin=subprocess.PIPE)
+        except OSError as ex:  # no processes left, say: the server runs the queries itself
+            log.warning("cannot start a query process: %s", ex)
+            p.process = None
 
     def ready_pids(self) -> list[int]:
         """Process ids of the query processes ready for queries."""
@@ -122,12 +133,14 @@ class QueryProcesses:
         return RemoteQuery(connection, lambda: self._finished(chosen))
 
     def _is_ready(self, p: _Process) -> bool:
-        """Called with the lock held; starts again a process that ended."""
-        assert p.process is not None
-        code = p.process.poll()
+        """Called with the lock held; starts again a process that ended (not more often
+        than every ``RESTART_INTERVAL`` seconds)."""
+        code = p.process.poll() if p.process is not None else -1
         if code is not None:
-            log.warning("query process %d ended (exit status %s); starting another", p.process.pid, code)
-            self._start(p)
+            if time.monotonic() - p.started >= RESTART_INTERVAL:
+                if p.process is not None:
+                    log.warning("query process %d ended (exit status %s); starting another", p.process.pid, code)
+                self._start(p)
             return False
         if not p.ready:
             p.ready = os.path.exists(p.address)  # it binds its socket once its engine is ready

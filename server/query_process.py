@@ -29,12 +29,19 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection, Listener
 from typing import Any
 
+import pyarrow as pa
+
 import sql
 from server import engine as E
 from server.detached import AUTHKEY_ENV, Request, error_fields
 from server.errors import INTERNAL, PgError, from_engine
 
 log = logging.getLogger("lamna.query_process")
+
+#: Idle sessions kept per (database, settings): as many as queries of one kind usually
+#: run at once on one process; more would only hold plan caches nobody reads.
+_IDLE_SESSIONS = 4
+
 
 class _Sessions:
     """Idle client sessions by (database, settings): a query reuses one, and with it the
@@ -59,7 +66,7 @@ class _Sessions:
     def give_back(self, request: Request, conn: sql.Connection) -> None:
         with self._lock:
             idle = self._idle.setdefault((request.database, request.settings), [])
-            if len(idle) < 4:
+            if len(idle) < _IDLE_SESSIONS:
                 idle.append(conn)
 
 
@@ -94,6 +101,9 @@ class _Query:
             self.done.set()
             self.sessions.give_back(request, conn)
             self.connection.close()
+            # a long-lived process would otherwise keep one query's peak resident in
+            # Arrow's allocator until the next peak
+            pa.default_memory_pool().release_unused()
 
     def _run(self, request: Request, conn: sql.Connection) -> None:
         E.set_job_group(conn, self.group, "detached query", self.group, request.memory_cap)

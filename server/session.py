@@ -583,7 +583,7 @@ class Session:
                                     memory_cap, position_text))
 
     def _remote_result(self, remote: RemoteQuery, text: str) -> Result:
-        with self._waiting(remote):
+        with self.waiting_for(remote):
             described = remote.columns()
         if described is None:  # not a query after all: nothing to fetch
             remote.close()
@@ -593,7 +593,7 @@ class Session:
                       count_in_tag=True, detached=True)
 
     @contextlib.contextmanager
-    def _waiting(self, remote: RemoteQuery) -> Iterator[None]:
+    def waiting_for(self, remote: RemoteQuery) -> Iterator[None]:
         """While the enclosed code waits for ``remote``, ``cancel`` reaches it; an error
         it reports says why when the statement was cancelled here."""
         self._waiting_on.add(remote)
@@ -693,7 +693,7 @@ class _RemoteRows:
         return self
 
     def __next__(self) -> pa.RecordBatch:
-        with self._session._waiting(self._remote):
+        with self._session.waiting_for(self._remote):
             return next(self._batches)
 
     def close(self) -> None:

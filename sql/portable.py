@@ -30,6 +30,12 @@ _QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 _MAX_VIEW_DEPTH = 8
 
 
+#: What a name in a query is: a stored table read from storage here, a stored table
+#: cached here, or anything else (a temporary view, a registered table, a session
+#: function, an unknown name).
+_STORED, _CACHED, _SESSION = "stored", "cached", "session"
+
+
 @dataclass(frozen=True, slots=True)
 class _Names:
     tables: tuple[tuple[str | None, str], ...]  # (database or None, table), CTE names left out
@@ -50,12 +56,6 @@ def detachable(session: Any, text: str) -> bool:
         return False
     kinds = _kinds(session, catalog, names, 0)
     return _SESSION not in kinds and _STORED in kinds
-
-
-#: What a name in a query is: a stored table read from storage here, a stored table
-#: cached here, or anything else (a temporary view, a registered table, a session
-#: function, an unknown name).
-_STORED, _CACHED, _SESSION = "stored", "cached", "session"
 
 
 def _kinds(session: Any, catalog: Any, names: _Names, depth: int) -> set[str]:

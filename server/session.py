@@ -597,6 +597,8 @@ class Session:
         """While the enclosed code waits for ``remote``, ``cancel`` reaches it; an error
         it reports says why when the statement was cancelled here."""
         self._waiting_on.add(remote)
+        if self._cancel.is_set():  # cancelled before ``remote`` was known to ``cancel``
+            remote.cancel()
         try:
             yield
         except PgError:

@@ -7,14 +7,20 @@ inside a subquery, of an enclosing query: those are its free columns).
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias, assert_never
 
 from catalog.scan import ScanSource
 from planner import types as T
-from planner.expressions import (AggCall, Column, Expr, Frame, SortKey, WindowCall,
-                                 column_ids)
+from planner.expressions import (
+    AggCall,
+    Column,
+    Expr,
+    SortKey,
+    WindowCall,
+    column_ids,
+)
+from planner.memo import memoized
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -344,7 +350,7 @@ def transform_down(node: LogicalPlan, fn: Any) -> LogicalPlan:
     return with_children(node, kids)
 
 
-@functools.lru_cache(maxsize=4096)
+@memoized
 def produced_ids(node: LogicalPlan) -> frozenset[int]:
     out = {c.id for c in node.schema}
     for k in node.children():
@@ -352,7 +358,7 @@ def produced_ids(node: LogicalPlan) -> frozenset[int]:
     return frozenset(out)
 
 
-@functools.lru_cache(maxsize=4096)
+@memoized
 def free_column_ids(node: LogicalPlan) -> frozenset[int]:
     """Columns the subtree reads that no node inside it produces (outer references)."""
     used: set[int] = set()

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from planner import logical as L
+from planner.memo import planning
 from planner.rules.decorrelate import decorrelate, fresh_id_scope
 from planner.rules.fold_constants import fold_constants
 from planner.rules.prune_columns import prune_columns
@@ -84,7 +85,7 @@ def _check_refs(plan: L.LogicalPlan, rule: str) -> None:
 
 def optimize(plan: L.LogicalPlan, disabled: frozenset[str] = frozenset(),
              check: bool = True) -> L.LogicalPlan:
-    with fresh_id_scope():
+    with fresh_id_scope(), planning():
         return _optimize(plan, disabled, check)
 
 

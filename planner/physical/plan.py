@@ -11,14 +11,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, assert_never
+from typing import TypeAlias, assert_never
 
 import pyarrow as pa
 
 from planner import logical as L
 from planner import types as T
-from planner.expressions import (AggCall, Call, Column, ColumnRef, Expr, Literal, WindowCall, and_all,
-                                 column_ids, conjuncts)
+from planner.expressions import (
+    Call,
+    Column,
+    ColumnRef,
+    Expr,
+    Literal,
+    WindowCall,
+    and_all,
+    column_ids,
+    conjuncts,
+)
+from planner.memo import planning
 from planner.physical import kernels as K
 from planner.physical.pcexpr import to_pc
 from planner.rules.stats import estimate_bytes, estimate_rows
@@ -323,6 +333,10 @@ class Planner:
 
     def plan_query(self, node: L.LogicalPlan) -> PhysicalPlan:
         """Plan a whole query: tables scanned more than once are read once."""
+        with planning():
+            return self._plan_query(node)
+
+    def _plan_query(self, node: L.LogicalPlan) -> PhysicalPlan:
         scans: dict[str, list[L.Scan]] = {}
 
         def visit(n: L.LogicalPlan) -> None:

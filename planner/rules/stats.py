@@ -7,13 +7,13 @@ statistics of the scan that produces it (its table's row count when unknown).
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from typing import assert_never
 
 from planner import logical as L
 from planner import types as T
 from planner.expressions import Call, ColumnRef, conjuncts
+from planner.memo import memoized
 
 FILTER_SELECTIVITY = 0.25
 DEFAULT_ROWS = 1_000_000
@@ -82,7 +82,7 @@ def _default_ndv(node: L.Scan, field: str) -> float:
     return max(rows ** 0.5, 1.0)
 
 
-@functools.lru_cache(maxsize=8192)
+@memoized
 def column_ndv(node: L.LogicalPlan, col_id: int) -> float:
     """Distinct values of column ``col_id`` as produced by ``node`` (an upper bound)."""
     rows = estimate_rows(node)
@@ -119,7 +119,7 @@ def column_ndv(node: L.LogicalPlan, col_id: int) -> float:
             return rows
 
 
-@functools.lru_cache(maxsize=8192)
+@memoized
 def is_key_like(node: L.LogicalPlan, col_id: int) -> bool:
     """Whether ``col_id`` is (assumed) unique where it comes from: a table's first column
     without statistics saying otherwise, or a single grouping key."""
@@ -177,7 +177,7 @@ def equi_selectivity_denominator(left: L.LogicalPlan, right: L.LogicalPlan, cond
     return best
 
 
-@functools.lru_cache(maxsize=8192)
+@memoized
 def estimate_rows(node: L.LogicalPlan) -> float:
     match node:
         case L.Scan():

@@ -77,7 +77,7 @@ class _Process:
 
 class QueryProcesses:
     """``count`` query processes, each with ``master``'s threads, started now (in the
-    background: ``open`` returns None until one is ready)."""
+    background: ``open`` returns None until one is ready; ``wait_ready`` waits)."""
 
     def __init__(self, count: int, warehouse: str, master: str | None, settings: dict[str, str],
                  nice: int = 0) -> None:
@@ -106,6 +106,16 @@ class QueryProcesses:
         except OSError as ex:  # no processes left, say: the server runs the queries itself
             log.warning("cannot start a query process: %s", ex)
             p.process = None
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Wait until every process is ready (True) or ``timeout`` seconds have passed
+        (False: the server runs queries itself until they are)."""
+        deadline = time.monotonic() + timeout
+        while len(self.ready_pids()) < len(self._processes):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     def ready_pids(self) -> list[int]:
         """Process ids of the query processes ready for queries."""

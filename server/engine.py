@@ -23,6 +23,10 @@ from sql.session import CONTEXT_SETTINGS
 
 log = logging.getLogger(__name__)
 
+#: Seconds the server waits at start for its query processes (each opens the warehouse
+#: and imports the engine: a second or two).
+QUERY_PROCESS_START_TIMEOUT = 60.0
+
 
 @dataclass(frozen=True, slots=True)
 class CatalogColumn:
@@ -61,6 +65,13 @@ class Engine:
             own = {k: v for k, v in settings.items() if k not in CONTEXT_SETTINGS}
             own["lamna.cache.enabled"] = "false"
             self.queries = QueryProcesses(query_processes, self.warehouse, master, own, query_nice)
+            # Serve clients once they are ready: until then file-reading queries would run
+            # here, the very contention they exist to avoid.
+            if self.queries.wait_ready(QUERY_PROCESS_START_TIMEOUT):
+                log.info("%d query process(es) ready", query_processes)
+            else:
+                log.warning("query processes not ready after %.0f s: queries run on the server until they are",
+                            QUERY_PROCESS_START_TIMEOUT)
 
     @property
     def _session(self) -> Any:

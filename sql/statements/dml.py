@@ -184,12 +184,25 @@ def insert(ctx: Ctx, node: exp.Insert) -> StatementResult:
     if isinstance(node.this, exp.Directory):
         return insert_directory(ctx, node)
     target = _Target(ctx, node)
-    query = node.expression
-    data = _source_data(ctx, target, query)
+    data = _source_data(ctx, target, _query_of(node))
     with located(target.pos):
         result = ctx.catalog.write(target.table.db, target.table.name, data, overwrite=target.overwrite,
                                    partition=target.spec, max_partitions=_max_partitions(ctx))
     return StatementResult(rowcount=result.rows)
+
+
+def _query_of(node: exp.Insert) -> exp.Expression:
+    """The INSERT's query, with common table expressions written before the INSERT
+    (Hive's ``WITH w AS (…) INSERT INTO t SELECT … FROM w``) put in front of its own."""
+    key = "with_" if "with_" in node.arg_types else "with"
+    outer, query = node.args.get(key), node.expression
+    if outer is None or query is None:
+        return query
+    query = query.copy()
+    inner = query.args.get(key)
+    ctes = [c.copy() for c in outer.expressions] + (list(inner.expressions) if inner is not None else [])
+    query.set(key, exp.With(expressions=ctes))
+    return query
 
 
 def insert_directory(ctx: Ctx, node: exp.Insert) -> StatementResult:
@@ -210,7 +223,7 @@ def insert_directory(ctx: Ctx, node: exp.Insert) -> StatementResult:
     row = d.args.get("row_format")
     delimited = {k: v.this for k, v in row.args.items() if isinstance(v, exp.Literal)} if row is not None else {}
     storage = _storage(fmt, delimited, None, []) if (delimited or fmt != "textfile") else StorageFormat(format="textfile")
-    output = ctx.session.run_query(node.expression)
+    output = ctx.session.run_query(_query_of(node))
     with located(ctx.pos(node.expression)):
         columns = [Column(f"_col{i}", format_hive_type(from_arrow(f.type))) for i, f in enumerate(output.schema)]
     with located(ctx.pos(d)):

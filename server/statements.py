@@ -206,6 +206,9 @@ def split_statements(sql: str) -> list[tuple[int, str]]:
     """Top-level statements with their offsets (for error positions); quotes,
     dollar-quotes and comments respected."""
     out: list[tuple[int, str]] = []
+    if ";" not in sql:  # one statement (or none): what the scan below would find, without it
+        _add(out, sql, 0, len(sql))
+        return out
     start, i, n = 0, 0, len(sql)
     while i < n:
         ch = sql[i]

@@ -26,6 +26,15 @@ import sqlglot
 from sqlglot import exp
 
 _QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+#: Literals do not change which names a query uses: masked, the texts of one query with
+#: other values (a point query's key) share one parse.
+_LITERALS = re.compile(r"'(?:[^'\\]|\\.|'')*'|\b\d+(?:\.\d+)?\b")
+
+
+def _masked(literal: re.Match[str]) -> str:
+    return "''" if literal.group(0).startswith("'") else "0"
+
+
 #: How deep views over views are followed before the check gives up (and says no).
 _MAX_VIEW_DEPTH = 8
 
@@ -50,7 +59,7 @@ def detachable(session: Any, text: str) -> bool:
     none of the session's own functions: a session of the same warehouse elsewhere, with
     this one's settings and current database, answers it with the same rows (reading
     from storage what is cached here)."""
-    names = _names(text)
+    names = _names(_LITERALS.sub(_masked, text))
     catalog = session.catalog_if_open() if names is not None else None
     if catalog is None:
         return False

@@ -108,14 +108,18 @@ class QueryProcesses:
             p.process = None
 
     def wait_ready(self, timeout: float) -> bool:
-        """Wait until every process is ready (True) or ``timeout`` seconds have passed
-        (False: the server runs queries itself until they are)."""
+        """Wait until every process is ready (True), or one has ended or ``timeout``
+        seconds have passed (False: the server runs queries itself until they are)."""
         deadline = time.monotonic() + timeout
-        while len(self.ready_pids()) < len(self._processes):
+        while True:
+            with self._lock:
+                if any(p.process is None or p.process.poll() is not None for p in self._processes):
+                    return False  # it failed at start: waiting longer would not help
+                if all(self._is_ready(p) for p in self._processes):
+                    return True
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
-        return True
 
     def ready_pids(self) -> list[int]:
         """Process ids of the query processes ready for queries."""

@@ -70,8 +70,8 @@ class Engine:
             if self.queries.wait_ready(QUERY_PROCESS_START_TIMEOUT):
                 log.info("%d query process(es) ready", query_processes)
             else:
-                log.warning("query processes not ready after %.0f s: queries run on the server until they are",
-                            QUERY_PROCESS_START_TIMEOUT)
+                log.warning("query processes not ready (one failed to start, or %.0f s passed): "
+                            "queries run on the server until they are", QUERY_PROCESS_START_TIMEOUT)
 
     @property
     def _session(self) -> Any:

@@ -186,9 +186,13 @@ def main(argv: list[str]) -> None:
     if config.get("nice"):
         os.nice(int(config["nice"]))
     threading.Thread(target=_exit_with_parent, args=(sys.stdin.buffer,), name="parent", daemon=True).start()
-    engine = E.Engine(config["warehouse"], config.get("master"), dict(config.get("settings", {})))
+    try:
+        engine = E.Engine(config["warehouse"], config.get("master"), dict(config.get("settings", {})))
+        listener = Listener(address, family="AF_UNIX", authkey=authkey)
+    except Exception as ex:  # noqa: BLE001 - one line in the server's log; the server runs the queries
+        log.error("cannot start: %s: %s", type(ex).__name__, ex)
+        sys.exit(1)
     sessions = _Sessions(engine)
-    listener = Listener(address, family="AF_UNIX", authkey=authkey)
     while True:
         try:
             connection = listener.accept()

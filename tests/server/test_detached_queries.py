@@ -361,6 +361,20 @@ def test_query_processes_end_with_the_server(tmp_path: Path, stop: signal.Signal
             server.kill()
 
 
+def test_query_processes_that_cannot_start_leave_the_queries_to_the_server(tmp_path: Path) -> None:
+    from server.detached import QueryProcesses, Request
+
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    queries = QueryProcesses(1, str(not_a_directory / "warehouse"), None, {})
+    try:
+        assert queries.wait_ready(60) is False  # the process ended at start: no waiting it out
+        assert queries.ready_pids() == []
+        assert queries.open(Request("SELECT 1", "default", (), 0, None)) is None
+    finally:
+        queries.stop()
+
+
 def test_a_negative_number_of_query_processes_stops_the_server_at_start(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "server.main", "--trust", "--port", str(free_port()),
                            "--warehouse", str(tmp_path / "w"), "--query-processes", "-1"],

@@ -18,7 +18,7 @@ from typing import Any
 
 import sql
 from server.detached import QueryProcesses
-from sql.portable import detachable
+from sql.portable import detachable, mask_literals
 from sql.session import CONTEXT_SETTINGS
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,12 @@ def current_database(conn: sql.Connection) -> str:
 def can_detach(conn: sql.Connection, text: str) -> bool:
     """Whether a query process may run ``text`` for this session (``sql.portable``)."""
     return detachable(conn.session, text)
+
+
+def literals_masked(text: str) -> str:
+    """``text`` with its literals masked (``sql.portable``): the texts of one prepared or
+    repeated query, whatever its values, share one key."""
+    return mask_literals(text)
 
 
 def detached_settings(conn: sql.Connection) -> tuple[tuple[str, str], ...]:

@@ -6,10 +6,13 @@ code must say what happened; the message is the engine's, without a traceback.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
 import sql
+
+log = logging.getLogger(__name__)
 
 SUCCESSFUL = "00000"
 WARNING = "01000"
@@ -80,6 +83,21 @@ def _with_sqlstate(ex: BaseException) -> BaseException | None:
             return current
         current = current.__cause__ or current.__context__
     return None
+
+
+def engine_error(ex: Exception, position_text: str | None, statement: str) -> PgError:
+    """What a client is told about ``ex``, raised while the engine ran ``statement``
+    (on the server or a query process): a PgError as it is, the engine's own errors
+    mapped with positions in ``position_text`` (the text the client sent, if it is what
+    the engine saw), anything else as an internal error, logged."""
+    if isinstance(ex, PgError):
+        return ex
+    if isinstance(ex, sql.Error):
+        return from_engine(ex, position_text)
+    error = from_engine(ex, None)
+    if error.code == INTERNAL:
+        log.warning("engine error in %r: %s", statement[:200], ex, exc_info=log.isEnabledFor(logging.DEBUG))
+    return error
 
 
 def from_engine(ex: BaseException, text: str | None) -> PgError:

@@ -34,7 +34,7 @@ import pyarrow as pa
 import sql
 from server import engine as E
 from server.detached import AUTHKEY_ENV, Request, error_fields
-from server.errors import INTERNAL, PgError, from_engine
+from server.errors import PgError, engine_error
 
 log = logging.getLogger("lamna.query_process")
 
@@ -92,7 +92,7 @@ class _Query:
         try:
             conn = self.sessions.take(request)
         except Exception as ex:  # noqa: BLE001 - its database was dropped, say
-            self._fail(_error(ex, request))
+            self._fail(engine_error(ex, request.position_text, request.sql))
             self.connection.close()
             return
         try:
@@ -124,7 +124,7 @@ class _Query:
         except (BrokenPipeError, ConnectionResetError, EOFError):
             pass  # the server hung up: the watcher cancels
         except Exception as ex:  # noqa: BLE001 - every failure of the query goes to the server
-            self._fail(_error(ex, request))
+            self._fail(engine_error(ex, request.position_text, request.sql))
 
     def _fail(self, error: PgError) -> None:
         try:
@@ -154,18 +154,6 @@ class _Query:
                 except Exception:  # nothing to cancel yet, or already done
                     log.debug("cancelling %s", self.group, exc_info=True)
             return
-
-
-def _error(ex: Exception, request: Request) -> PgError:
-    """What the client is told about ``ex`` (as the server's own sessions say it)."""
-    if isinstance(ex, PgError):
-        return ex
-    if isinstance(ex, sql.Error):
-        return from_engine(ex, request.position_text)
-    error = from_engine(ex, None)
-    if error.code == INTERNAL:
-        log.warning("engine error in %r: %s", request.sql[:200], ex, exc_info=ex)
-    return error
 
 
 def _exit_with_parent(stream: Any, exit: Callable[[int], None] = os._exit) -> None:

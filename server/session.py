@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +21,6 @@ import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 
-import sql
 from server import engine as E
 from server import pgcatalog as C
 from server import pgtypes as P
@@ -32,10 +30,10 @@ from server.detached import RemoteQuery, Request
 from server.errors import (
     DUPLICATE_CURSOR,
     IN_FAILED_TRANSACTION,
-    INTERNAL,
     INVALID_CURSOR_NAME,
     QUERY_CANCELED,
     PgError,
+    engine_error,
     from_engine,
 )
 from server.statements import (
@@ -552,15 +550,9 @@ class Session:
             cur.execute(tr.sql)
         except PgError:
             raise
-        except sql.Error as ex:
+        except Exception as ex:  # the engine's errors and internal failures: reported, never crash the session
             self.check_cancel()  # a cancelled statement says why (user, timeout, disconnect)
-            raise from_engine(ex, None if tr.translated else text) from None
-        except Exception as ex:  # the engine's internal failures: report, never crash the session
-            self.check_cancel()
-            error = from_engine(ex, None)
-            if error.code in (INTERNAL,):
-                log.warning("engine error in %r: %s", text[:200], ex, exc_info=log.isEnabledFor(logging.DEBUG))
-            raise error from None
+            raise engine_error(ex, None if tr.translated else text, text) from None
         if cur.description is None:
             return Result(_command_tag(text, cur.rowcount))
         columns = [Column(d[0], P.hive_type_oid(str(d[1]))) for d in cur.description]
@@ -610,7 +602,7 @@ class Session:
 
     def _origins(self, text: str, columns: list[Column]) -> list[Column]:
         """Table OID and column number for columns a single-table query reads unchanged."""
-        shape = _select_shape(_LITERALS.sub("?", text))
+        shape = _select_shape(E.literals_masked(text))
         if shape is None:
             return columns
         db_name, table, star, direct_names = shape
@@ -642,9 +634,6 @@ class Session:
         self.engine.release(self.conn)
 
 
-#: Literals do not change which table and columns a query reads: masked, the texts of
-#: one prepared or repeated query share a cached shape.
-_LITERALS = re.compile(r"'(?:[^']|'')*'|\b\d+(?:\.\d+)?\b")
 
 
 @functools.lru_cache(maxsize=512)

@@ -10,9 +10,9 @@ in this session, and tables cached here (the other process would read storage in
 or build a cache copy of its own). A query reading none of the catalog's tables (VALUES,
 a registered table) is short and stays where it is.
 
-The check is syntactic and cheap: the query is parsed once per text (kept in an LRU) and
-its names are resolved against the session and the catalog each time, so a table cached
-or a temporary view created since is seen by the next check.
+The check is syntactic and cheap: the query is parsed once per text with its literals
+masked (kept in an LRU) and its names are resolved against the session and the catalog
+each time, so a table cached or a temporary view created since is seen by the next check.
 """
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ _QUERY_TYPES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
 #: Literals do not change which names a query uses: masked, the texts of one query with
 #: other values (a point query's key) share one parse.
 _LITERALS = re.compile(r"'(?:[^'\\]|\\.|'')*'|\b\d+(?:\.\d+)?\b")
+
+
+def mask_literals(text: str) -> str:
+    """``text`` with every string literal made ``''`` and every number ``0``: what a
+    query names stays, what it compares with goes (one key for a query's every value)."""
+    return _LITERALS.sub(_masked, text)
 
 
 def _masked(literal: re.Match[str]) -> str:
@@ -59,7 +65,7 @@ def detachable(session: Any, text: str) -> bool:
     none of the session's own functions: a session of the same warehouse elsewhere, with
     this one's settings and current database, answers it with the same rows (reading
     from storage what is cached here)."""
-    names = _names(_LITERALS.sub(_masked, text))
+    names = _names(mask_literals(text))
     catalog = session.catalog_if_open() if names is not None else None
     if catalog is None:
         return False

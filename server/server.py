@@ -120,6 +120,8 @@ class Server:
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("listening on %s:%d (warehouse %s, tls %s)", self.config.host, self.port,
                  self.config.warehouse or "default", "on" if self.ssl_context else "off")
+        if not _sqlglot_compiled():
+            log.info("sqlglot is not compiled: install lamna[server] (sqlglotc) for faster parsing")
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         conn = ClientConnection(self, reader, writer, next(self._pids))
@@ -178,3 +180,11 @@ class Server:
                 pass
         await asyncio.get_running_loop().run_in_executor(None, self.engine.close)
         log.info("stopped")
+
+
+def _sqlglot_compiled() -> bool:
+    """Whether sqlglot's parser is the ahead-of-time compiled one (the ``server`` extra:
+    sqlglotc replaces its modules in place, so the module's file says which it is)."""
+    import sqlglot.parser
+
+    return not str(sqlglot.parser.__file__).endswith(".py")

@@ -33,7 +33,7 @@ from server.errors import (
     PgError,
 )
 from server.scram import MECHANISM, ScramError, ScramExchange
-from server.session import Portal, Session
+from server.session import Portal, Result, Session
 from server.settings import REPORTED
 from server.statements import classify, split_statements
 from server.worker import Worker
@@ -48,6 +48,10 @@ T = TypeVar("T")
 CHUNK_ROWS = 1000
 #: A message whose header has arrived must be complete within this (slow-loris guard).
 BODY_TIMEOUT = 30.0
+
+
+#: What ``Portal.fetch`` returns: encoded rows, and whether the portal is exhausted.
+Rows = tuple[list[bytes], bool]
 
 
 class Closed(Exception):
@@ -83,10 +87,11 @@ class ClientConnection:
                 raise Closed("client went away") from None
 
     async def _read_exact(self, n: int, timeout: float | None) -> bytes:
+        """``n`` bytes within ``timeout`` seconds (None: no limit). ``asyncio.timeout``, not
+        ``wait_for``: no task per read, and this runs for every message."""
         try:
-            if timeout is None:
+            async with asyncio.timeout(timeout):
                 return await self.reader.readexactly(n)
-            return await asyncio.wait_for(self.reader.readexactly(n), timeout)
         except asyncio.IncompleteReadError:
             raise Closed("client closed the connection") from None
         except TimeoutError:
@@ -102,8 +107,9 @@ class ClientConnection:
         return M.decode_startup(await self._read_exact(length - 4, timeout))
 
     async def read_message(self, timeout: float | None = None) -> M.FrontendMessage:
-        kind = await self._read_exact(1, timeout)
-        (length,) = struct.unpack("!i", await self._read_exact(4, BODY_TIMEOUT))
+        head = await self._read_exact(1, timeout)
+        head += await self._read_exact(4, BODY_TIMEOUT)
+        kind, length = struct.unpack("!ci", head)
         if length < 4 or length > M.MAX_MESSAGE:
             raise M.ProtocolViolation(f"invalid message length {length}")
         body = await self._read_exact(length - 4, BODY_TIMEOUT)
@@ -325,18 +331,17 @@ class ClientConnection:
         session = self.session
         async with self.server.query_slots:
             session.new_statement()
+            loop = asyncio.get_running_loop()
             timeout = session.statement_timeout_s()
-            timer = None
-            if timeout > 0:
-                timer = asyncio.get_running_loop().call_later(timeout, session.cancel, "statement timeout")
-            watchers = [asyncio.create_task(self._watch_disconnect())]
-            if session.wants_progress():
-                watchers.append(asyncio.create_task(self._report_progress()))
+            timer = loop.call_later(timeout, session.cancel, "statement timeout") if timeout > 0 else None
+            watch = _DisconnectWatch(loop, self.reader, session)
+            progress = asyncio.create_task(self._report_progress()) if session.wants_progress() else None
             try:
                 yield
             finally:
-                for w in watchers:
-                    w.cancel()
+                watch.stop()
+                if progress is not None:
+                    progress.cancel()
                 if timer is not None:
                     timer.cancel()
                 session.end_statement()
@@ -352,13 +357,6 @@ class ClientConnection:
                     seen.add(line)
                     self.send(M.notice_response(line, severity="INFO"))
             await self.flush()
-
-    async def _watch_disconnect(self) -> None:
-        """A client that hangs up mid-query frees its tasks: EOF on the socket cancels."""
-        while not self.reader.at_eof():
-            await asyncio.sleep(0.25)
-        assert self.session is not None
-        self.session.cancel("client disconnect")
 
     async def _guarded(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a session call on the worker thread, inside the current job group."""
@@ -393,14 +391,14 @@ class ClientConnection:
             try:
                 portal = Portal("", classify(text), (), text)
                 async with self._statement():
-                    result = await self._guarded(self.session.start, portal)
+                    result, first = await self._guarded(self._start, portal, 0)
                     self._announce_settings(result)
                     if result.columns is not None:
                         if result.copy:
                             self.send(M.copy_out_response(len(result.columns)))
                         else:
                             self.send(M.row_description(portal.fields()))
-                        await self._stream(portal, 0)
+                        await self._stream(portal, 0, first)
                         if result.copy:
                             self.send(M.copy_done())
                         self._send_notices(portal)
@@ -420,13 +418,25 @@ class ClientConnection:
         self.send(M.ready_for_query(self._status()))
         await self.flush()
 
-    async def _stream(self, portal: Portal, max_rows: int) -> bool:
-        """Send rows (all, or up to ``max_rows``); True when the portal is exhausted."""
+    def _start(self, portal: Portal, max_rows: int) -> tuple[Result, Rows | None]:
+        """Start ``portal`` and fetch its first rows (on the session's thread): a short
+        query then costs one hand-over to that thread and back, not two."""
+        assert self.session is not None
+        result = self.session.start(portal)
+        if result.columns is None:
+            return result, None
+        return result, portal.fetch(_chunk(max_rows))
+
+    async def _stream(self, portal: Portal, max_rows: int, first: Rows | None = None) -> bool:
+        """Send rows (all, or up to ``max_rows``), beginning with ``first`` when the
+        portal's first rows were fetched as it started; True when it is exhausted."""
         assert self.session is not None
         left = max_rows if max_rows > 0 else None
         while True:
-            want = CHUNK_ROWS if left is None else min(CHUNK_ROWS, left)
-            rows, done = await self._guarded(portal.fetch, want)
+            if first is not None:
+                (rows, done), first = first, None
+            else:
+                rows, done = await self._guarded(portal.fetch, _chunk(left))
             for r in rows:
                 self.send(r)
             await self.flush()
@@ -519,14 +529,14 @@ class ClientConnection:
         try:
             assert self.session is not None
             async with self._statement():
-                result = await self._guarded(self.session.start, portal)
+                result, first = await self._guarded(self._start, portal, max_rows)
                 self._announce_settings(result)
                 if result.columns is None:
                     self.send(M.command_complete(_tag(portal)))
                 else:
                     if result.copy:
                         self.send(M.copy_out_response(len(result.columns)))
-                    done = await self._stream(portal, max_rows)
+                    done = await self._stream(portal, max_rows, first)
                     if result.copy:
                         self.send(M.copy_done())
                     if done:
@@ -539,6 +549,39 @@ class ClientConnection:
         except PgError as ex:
             self._log_statement(portal.sql_text, started, f"error {ex.code}", 0)
             raise
+
+
+def _chunk(left: int | None) -> int:
+    """Rows to fetch next: a chunk, or what is left of an Execute's row limit (0 or
+    None: no limit)."""
+    return CHUNK_ROWS if not left else min(CHUNK_ROWS, left)
+
+
+class _DisconnectWatch:
+    """A client that hangs up mid-statement frees its tasks: EOF on the socket cancels.
+
+    A timer that re-arms itself while the statement runs, rather than a task per
+    statement: a short query then never pays for creating and cancelling one.
+    """
+
+    INTERVAL = 0.25
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, reader: asyncio.StreamReader, session: Session) -> None:
+        self._loop, self._reader, self._session = loop, reader, session
+        self._handle: asyncio.TimerHandle | None = None
+        self._check()
+
+    def _check(self) -> None:
+        if self._reader.at_eof():
+            self._handle = None
+            self._session.cancel("client disconnect")
+        else:
+            self._handle = self._loop.call_later(self.INTERVAL, self._check)
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
 
 
 def _tag(portal: Portal) -> str:

@@ -87,9 +87,11 @@ class ClientConnection:
                 raise Closed("client went away") from None
 
     async def _read_exact(self, n: int, timeout: float | None) -> bytes:
-        """``n`` bytes within ``timeout`` seconds (None: no limit). ``asyncio.timeout``, not
-        ``wait_for``: no task per read, and this runs for every message."""
+        """``n`` bytes within ``timeout`` seconds (None: no limit of its own).
+        ``asyncio.timeout``, not ``wait_for``: no task per read."""
         try:
+            if timeout is None:
+                return await self.reader.readexactly(n)
             async with asyncio.timeout(timeout):
                 return await self.reader.readexactly(n)
         except asyncio.IncompleteReadError:
@@ -107,12 +109,15 @@ class ClientConnection:
         return M.decode_startup(await self._read_exact(length - 4, timeout))
 
     async def read_message(self, timeout: float | None = None) -> M.FrontendMessage:
-        head = await self._read_exact(1, timeout)
-        head += await self._read_exact(4, BODY_TIMEOUT)
-        kind, length = struct.unpack("!ci", head)
-        if length < 4 or length > M.MAX_MESSAGE:
-            raise M.ProtocolViolation(f"invalid message length {length}")
-        body = await self._read_exact(length - 4, BODY_TIMEOUT)
+        kind = await self._read_exact(1, timeout)
+        try:
+            async with asyncio.timeout(BODY_TIMEOUT):  # one deadline for the rest of the message
+                (length,) = struct.unpack("!i", await self._read_exact(4, None))
+                if length < 4 or length > M.MAX_MESSAGE:
+                    raise M.ProtocolViolation(f"invalid message length {length}")
+                body = await self._read_exact(length - 4, None)
+        except TimeoutError:
+            raise M.ProtocolViolation("timed out reading a message") from None
         return M.decode_message(kind, body)
 
     async def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import json
 import math
 import struct
@@ -119,16 +120,21 @@ def column_type(t: pa.DataType) -> ColumnType:
     return ColumnType(TEXT, -1)  # null, arrays, maps, structs: text (JSON-like)
 
 
+_HIVE_SIMPLE = {"boolean": ColumnType(BOOL, 1), "tinyint": ColumnType(INT2, 2), "smallint": ColumnType(INT2, 2),
+                "int": ColumnType(INT4, 4), "integer": ColumnType(INT4, 4), "bigint": ColumnType(INT8, 8),
+                "float": ColumnType(FLOAT4, 4), "double": ColumnType(FLOAT8, 8), "string": ColumnType(TEXT, -1),
+                "date": ColumnType(DATE, 4), "timestamp": ColumnType(TIMESTAMP, 8),
+                "binary": ColumnType(BYTEA, -1)}
+
+
+@functools.lru_cache(maxsize=1024)
 def hive_type_oid(hive: str) -> ColumnType:
-    """The PostgreSQL type of a catalog column given as Hive type text."""
+    """The PostgreSQL type of a catalog column given as Hive type text (every result
+    column of every query asks: the few type texts there are are remembered)."""
     h = hive.strip().lower()
     base = h.split("(")[0].split("<")[0].strip()
-    simple = {"boolean": ColumnType(BOOL, 1), "tinyint": ColumnType(INT2, 2), "smallint": ColumnType(INT2, 2),
-              "int": ColumnType(INT4, 4), "integer": ColumnType(INT4, 4), "bigint": ColumnType(INT8, 8),
-              "float": ColumnType(FLOAT4, 4), "double": ColumnType(FLOAT8, 8), "string": ColumnType(TEXT, -1),
-              "date": ColumnType(DATE, 4), "timestamp": ColumnType(TIMESTAMP, 8), "binary": ColumnType(BYTEA, -1)}
-    if base in simple:
-        return simple[base]
+    if base in _HIVE_SIMPLE:
+        return _HIVE_SIMPLE[base]
     if base in ("varchar", "char"):
         n = _type_args(h)
         oid = VARCHAR if base == "varchar" else BPCHAR

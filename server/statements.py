@@ -82,8 +82,14 @@ def _ident(word: str) -> str:
     return word[1:-1] if word.startswith('"') and word.endswith('"') else word.lower()
 
 
+_LEADING_BLANKS = re.compile(r"(?:\s+|--[^\n]*(?:\n|$)|/\*.*?\*/)*", re.DOTALL)
+
+
 def _strip_comments(sql: str) -> str:
-    return re.sub(r"^(\s|--[^\n]*(\n|$)|/\*.*?\*/)*", "", sql, flags=re.DOTALL)
+    """``sql`` without its leading white space and comments."""
+    if not sql or not (sql[0].isspace() or sql[0] in "-/"):
+        return sql
+    return sql[_LEADING_BLANKS.match(sql).end():]  # type: ignore[union-attr]
 
 
 def classify(text: str) -> Command:

@@ -16,8 +16,8 @@ import pyarrow.acero as ac
 import pyarrow.compute as pc
 
 from planner import types as T
-from planner.evaluate import evaluate_array, evaluate_predicate
-from planner.expressions import Expr
+from planner.evaluate import evaluate, evaluate_array, evaluate_predicate
+from planner.expressions import ColumnRef, Expr, has_subquery, walk
 from planner.physical import aggregate_functions as AF
 from planner.physical import memory
 from rdd import TaskContext
@@ -111,6 +111,7 @@ def _coalesced(batches: Iterable[pa.RecordBatch], rows: int) -> Iterator[pa.Reco
 def scan_split(spec: ScanSpec, splits: Iterable[Any]) -> Iterator[pa.RecordBatch]:
     from rdd import TaskContext
     left = spec.limit
+    filtered_keys = _filtered_keys(spec)
     for split in splits:
         reader = spec.source.read_split(split, list(spec.fields), spec.arrow_filter)
         for b in (reader if spec.limit is not None else _coalesced(reader, SCAN_BATCH_ROWS)):
@@ -120,15 +121,7 @@ def scan_split(spec: ScanSpec, splits: Iterable[Any]) -> Iterator[pa.RecordBatch
                 tc.taskMetrics().inc_records_read(b.num_rows)  # rows read from storage
             if b.num_rows == 0:
                 continue
-            arrays = []
-            for name, f in zip(spec.fields, spec.schema):
-                a = b.column(name)
-                if a.type != f.type:
-                    a = a.cast(f.type)
-                arrays.append(a)
-            out = pa.RecordBatch.from_arrays(arrays, schema=spec.schema)
-            for cond in spec.filters:
-                out = evaluate_predicate(cond, out)
+            out = _typed_and_filtered(b, spec, filtered_keys)
             if out.num_rows == 0:
                 continue
             if left is not None:
@@ -137,6 +130,57 @@ def scan_split(spec: ScanSpec, splits: Iterable[Any]) -> Iterator[pa.RecordBatch
             yield out
             if left is not None and left <= 0:
                 return
+
+
+def _filtered_keys(spec: ScanSpec) -> frozenset[str]:
+    """The output columns the scan's filters read (empty when a filter reads none, or
+    reads through a subquery: then every column is cast before filtering)."""
+    keys: set[str] = set()
+    for cond in spec.filters:
+        refs = [x for x in walk(cond) if isinstance(x, ColumnRef)]
+        if not refs or has_subquery(cond):
+            return frozenset()
+        keys.update(r.column.key for r in refs)
+    return frozenset(keys)
+
+
+def _typed_and_filtered(raw: pa.RecordBatch, spec: ScanSpec, filtered_keys: frozenset[str]) -> pa.RecordBatch:
+    """``raw`` (storage types: a cached block's narrow integers and dictionaries) as
+    ``spec.schema``, with the scan's filters applied.
+
+    The filters run on engine types, so the columns they read are cast first; the
+    others are cast after, on the rows left: a point query over a cached block decodes
+    one row of its dictionary columns, not the block's."""
+    pairs = list(zip(spec.fields, spec.schema))
+    late = [i for i, (name, f) in enumerate(pairs) if f.name not in filtered_keys and raw.column(name).type != f.type]
+    if not spec.filters or not filtered_keys or not late:
+        out = pa.RecordBatch.from_arrays([_as_type(raw.column(name), f) for name, f in pairs], schema=spec.schema)
+        for cond in spec.filters:
+            out = evaluate_predicate(cond, out)
+        return out
+    early = [i for i in range(len(pairs)) if i not in late]
+    keyed = pa.RecordBatch.from_arrays([_as_type(raw.column(pairs[i][0]), pairs[i][1]) for i in early],
+                                       names=[pairs[i][1].name for i in early])
+    rest = pa.RecordBatch.from_arrays([raw.column(pairs[i][0]) for i in late], names=[str(i) for i in late])
+    for cond in spec.filters:
+        mask = evaluate(cond, keyed)
+        if isinstance(mask, pa.Scalar):
+            if mask.is_valid and mask.as_py():
+                continue
+            keyed, rest = keyed.slice(0, 0), rest.slice(0, 0)
+            break
+        keyed = keyed.filter(mask, null_selection_behavior="drop")
+        rest = rest.filter(mask, null_selection_behavior="drop")
+    arrays: list[pa.Array] = [None] * len(pairs)  # type: ignore[list-item]
+    for j, i in enumerate(early):
+        arrays[i] = keyed.column(j)
+    for j, i in enumerate(late):
+        arrays[i] = _as_type(rest.column(j), pairs[i][1])
+    return pa.RecordBatch.from_arrays(arrays, schema=spec.schema)
+
+
+def _as_type(a: pa.Array, f: pa.Field) -> pa.Array:
+    return a if a.type == f.type else a.cast(f.type)
 
 
 # ---------------------------------------------------------------- filter / project

@@ -184,6 +184,40 @@ def test_pruning_skips_the_blocks_statistics_rule_out(conn):
     assert _show(conn)[("default.r", None)]["skipped"] == before + 9
 
 
+_NARROW_FILTERS = (
+    "k = 4242",
+    "s = 'green' AND k < 100",
+    "s IS NULL OR k > 5990",
+    "n * 100000 > 3000000 AND s <> 'red'",  # overflows if computed in the block's int8
+    "1 = 1 AND k BETWEEN 10 AND 20",
+    "1 = 0",
+    "d > 59.5",
+    "s LIKE 'b%' AND n IN (3, 7)",
+)
+
+
+@pytest.mark.parametrize("where", _NARROW_FILTERS)
+def test_filters_over_a_cached_tables_narrowed_columns_agree_with_duckdb(conn, where):
+    """A cached block stores narrow integers and dictionaries; a scan's filters read
+    engine types while the other columns are cast only for the rows left."""
+    ks = list(range(6000))
+    data = pa.table({"k": pa.array(ks, pa.int64()),
+                     "s": [None if k % 11 == 0 else ("red", "green", "blue")[k % 3] for k in ks],
+                     "n": pa.array([k % 50 for k in ks], pa.int32()),
+                     "d": pa.array([k / 100 for k in ks], pa.float64()),
+                     "t": [f"label-{k % 7}" for k in ks]})
+    _rows(conn, "CREATE TABLE w (k BIGINT, s STRING, n INT, d DOUBLE, t STRING)")
+    conn.register_arrow("incoming", data)
+    _rows(conn, "INSERT INTO w SELECT * FROM incoming")
+    query = f"SELECT k, s, n, d, t, upper(t) FROM w WHERE {where} ORDER BY k"
+    uncached = _rows(conn, query)
+    _rows(conn, "CACHE TABLE w")
+    duck = duckdb.connect()
+    duck.register("w", data)
+    expect = [tuple(r) for r in duck.execute(query).fetchall()]
+    assert _rows(conn, query) == uncached == expect
+
+
 def test_a_cached_partitioned_table_keeps_partition_pruning(conn, table):
     plan = _rows(conn, "EXPLAIN SELECT count(*) FROM t WHERE p = 2")[0][0]
     assert "1 of 2 partitions (1 skipped" in plan

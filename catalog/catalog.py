@@ -70,7 +70,8 @@ WAREHOUSE_ENV = "LAMNA_WAREHOUSE"
 
 
 class Catalog(CacheOps, PartitionOps, WriteOps, StatsOps):
-    """A warehouse opened by one session (a process may open several).
+    """A warehouse opened by one session (a process may open several); sessions of one
+    server share its metastore through ``for_session``.
 
     The columnar cache (``catalog.cache``) is one per process, shared by every catalog
     of the process; ``CacheOps`` comes first so its overrides of the writes see them.
@@ -79,8 +80,8 @@ class Catalog(CacheOps, PartitionOps, WriteOps, StatsOps):
     def __init__(self, warehouse: str, metastore: Metastore) -> None:
         self.warehouse = warehouse
         self.metastore = metastore
-        self._temp_views: dict[str, Table] = {}
-        self._temp_view_changes = 0  # temporary views live here, not in the metastore
+        self._temp_views: dict[str, Table] = {}  # temporary views live here, not in the metastore
+        self._owns_metastore = True  # False: a session's catalog (``for_session``)
         self._cache_scope = f"temp-{uuid.uuid4().hex}"  # names this catalog's cached temp views
         self._inputs = threading.local()  # what recording_inputs() sees on each thread
         self._host = socket.gethostname()
@@ -120,13 +121,29 @@ class Catalog(CacheOps, PartitionOps, WriteOps, StatsOps):
         cat.recover()
         return cat
 
-    def close(self) -> None:
-        self.metastore.close()
+    def for_session(self) -> Catalog:
+        """A catalog over the same warehouse and metastore with temporary views (and
+        cached temporary views) of its own: what each client session of a server gets,
+        so that one client's temporary views are invisible to the others. Closing it
+        leaves the metastore open."""
+        session = type(self)(self.warehouse, self.metastore)
+        session.caching = self.caching
+        session._owns_metastore = False
+        return session
 
-    def change_token(self) -> tuple[int, int, int]:
+    def close(self) -> None:
+        """End this catalog's temporary views (and their cached copies), and close the
+        metastore unless it is shared (``for_session``)."""
+        for name in list(self._temp_views):
+            self.drop_temp_view(name)
+        if self._owns_metastore:
+            self.metastore.close()
+
+    def change_token(self) -> tuple[Any, ...]:
         """Differs after any commit to the metastore (``Metastore.change_token``) and
-        after any change of this catalog's temporary views."""
-        return (*self.metastore.change_token(), self._temp_view_changes)
+        whenever this catalog's temporary views differ: they are part of it, so two
+        session catalogs without temporary views have equal tokens."""
+        return (*self.metastore.change_token(), tuple(sorted(self._temp_views.items())))
 
     def __enter__(self) -> Catalog:
         return self
@@ -265,11 +282,9 @@ class Catalog(CacheOps, PartitionOps, WriteOps, StatsOps):
             db="", name=key, kind=VIEW, columns=tuple(columns), view_sql=sql, temporary=True,
             created=time.time(),
         )
-        self._temp_view_changes += 1
 
     def drop_temp_view(self, name: str) -> bool:
         self._cache_temp_view_dropped(name)
-        self._temp_view_changes += 1
         return self._temp_views.pop(name.lower(), None) is not None
 
     def temp_views(self) -> list[str]:

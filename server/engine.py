@@ -18,10 +18,16 @@ from typing import Any
 
 import sql
 from server.detached import QueryProcesses
+from sql.plan_cache import PlanCache
 from sql.portable import detachable, mask_literals
 from sql.session import CONTEXT_SETTINGS
 
 log = logging.getLogger(__name__)
+
+#: Templates the server's sessions share (``sql.plan_cache``): a client's first query of
+#: a shape another client ran already is a hit. A key holds the database, settings and
+#: session objects a plan depends on, so only sessions in the same state share one.
+SHARED_PLANS = 2048
 
 #: Seconds the server waits at start for its query processes (each opens the warehouse
 #: and imports the engine: a second or two).
@@ -55,6 +61,7 @@ class Engine:
         self._settings = settings
         self._root = sql.connect(warehouse=self.warehouse, master=master, **settings)
         self._lock = threading.Lock()
+        self._plans = PlanCache(SHARED_PLANS)
         self.catalog()  # open now: a bad warehouse stops the server at start, not a client later
         self.rdd_context()  # likewise bad engine settings; and its worker processes start now
         #: where whole file-reading queries go (None: the server runs every query itself)
@@ -84,23 +91,23 @@ class Engine:
         return self._session.catalog_if_open() if hasattr(self._session, "catalog_if_open") else None
 
     def connect(self, settings: dict[str, str] | None = None) -> sql.Connection:
-        """A new session sharing this engine's catalog, RDD context and cache; ``settings``
-        over the engine's own."""
+        """A new session sharing this engine's metastore, RDD context, cache and plans;
+        ``settings`` over the engine's own. Its temporary views are its own (a catalog
+        of its own over the shared metastore: ``Catalog.for_session``)."""
         root = self._session
         with self._lock:
             ctx = root.rdd_context
-            cat = self.catalog()
+            shared = self.catalog()
+        cat = shared.for_session() if shared is not None else None
         session = type(root)(warehouse=self.warehouse, settings={**self._settings, **(settings or {})},
-                             catalog=cat, rdd_context=ctx)
+                             catalog=cat, rdd_context=ctx, plans=self._plans)
         return sql.Connection(session)
 
     def release(self, conn: sql.Connection) -> None:
-        """End a client's session without closing the shared catalog or context.
-
-        ``Connection.close`` would close the catalog the session was handed (sql/ closes
-        whatever catalog a session holds), so a client session is simply dropped: its
-        temporary views and settings go with the object.
-        """
+        """End a client's session: its temporary views and their cached copies go; the
+        shared metastore and context stay (``Catalog.for_session``; a session stops
+        only a context it created)."""
+        conn.close()
 
     def close(self) -> None:
         if self.queries is not None:

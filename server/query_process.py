@@ -39,13 +39,14 @@ from server.errors import PgError, engine_error
 log = logging.getLogger("lamna.query_process")
 
 #: Idle sessions kept per (database, settings): as many as queries of one kind usually
-#: run at once on one process; more would only hold plan caches nobody reads.
+#: run at once on one process.
 _IDLE_SESSIONS = 4
 
 
 class _Sessions:
-    """Idle client sessions by (database, settings): a query reuses one, and with it the
-    plans that session keeps of the queries it ran (its plan cache)."""
+    """Idle client sessions by (database, settings): a query reuses one rather than
+    setting up a session (and its USE) per query. Plans are the engine's, shared by
+    all its sessions (``server.engine.SHARED_PLANS``)."""
 
     def __init__(self, engine: E.Engine) -> None:
         self._engine = engine

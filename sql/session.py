@@ -182,7 +182,7 @@ class Session:
 
     def __init__(self, warehouse: str | None = None, master: str | None = None,
                  settings: dict[str, str] | None = None, catalog: Any = None,
-                 rdd_context: Any = None) -> None:
+                 rdd_context: Any = None, plans: PlanCache | None = None) -> None:
         self.settings: dict[str, str] = {k: str(v) for k, v in (settings or {}).items()}
         self.current_database = "default"
         self.registered: dict[str, ScanSource] = {}
@@ -191,8 +191,9 @@ class Session:
         self.udafs: dict[str, Udf] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        #: optimized plans of queries this session ran (``SET lamna.plan_cache=false``: off)
-        self.plans = PlanCache()
+        #: optimized plans of queries this session ran (``SET lamna.plan_cache=false``: off);
+        #: sessions of one server share theirs (a key holds all a plan depends on)
+        self.plans = plans if plans is not None else PlanCache()
         self._own_context = False  # True: a private Context, stopped by close()
         self._master = master
         self._ctx = rdd_context

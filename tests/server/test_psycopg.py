@@ -270,3 +270,28 @@ def test_unparsable_text_fields_are_reported_as_notices(server: ServerInfo, tmp_
             assert notices == []  # nothing to say about a table without bad fields
         finally:
             c.execute("DROP TABLE bad_fields")
+
+
+def test_temporary_views_belong_to_their_session(server: ServerInfo) -> None:
+    """Hive's and Spark's temporary views are the session's: another client neither
+    sees one nor is kept from making its own of the same name, and a cached one goes
+    with the connection."""
+    psycopg = need_module("psycopg")
+    with psycopg.connect(server.dsn(), autocommit=True) as a, \
+            psycopg.connect(server.dsn(), autocommit=True) as b:  # type: ignore[attr-defined]
+        a.execute("CREATE TEMPORARY VIEW mine AS SELECT n FROM numbers WHERE n <= 3")
+        a.execute("CACHE TABLE mine")
+        with pytest.raises(psycopg.errors.UndefinedTable):  # type: ignore[attr-defined]
+            b.execute("SELECT count(*) FROM mine")
+        assert "mine" not in [r[0] for r in b.execute("SHOW TABLES").fetchall()]
+        b.execute("CREATE TEMPORARY VIEW mine AS SELECT n FROM numbers WHERE n > 40")
+        assert a.execute("SELECT count(*), max(n) FROM mine").fetchone() == (3, 3)
+        assert b.execute("SELECT count(*), max(n) FROM mine").fetchone() == (10, 50)
+        assert any("mine" in str(r) for r in a.execute("SHOW CACHE").fetchall())
+        a.close()
+        for _ in range(50):  # the server ends the session after the socket closes
+            if not any("mine" in str(r) for r in b.execute("SHOW CACHE").fetchall()):
+                break
+            time.sleep(0.1)
+        assert not any("mine" in str(r) for r in b.execute("SHOW CACHE").fetchall())
+        assert b.execute("SELECT count(*) FROM mine").fetchone() == (10,)

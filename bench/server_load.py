@@ -2,7 +2,7 @@
 
     python -m bench.server_load [--sf 0.1] [--clients 4,16,64] [--duration 60]
         [--long-share 0.25] [--master local[2]] [--max-queries 8] [--queries 1,3,...]
-        [--think-ms 0] [--workers N] [--query-processes N]
+        [--think-ms 0] [--workers N] [--query-processes N] [--client-processes 1]
 
 Prepares TPC-H data once (``lamna tpch gen`` and ``lamna tpch load --as parquet`` into
 ``bench/data/server-load/``), starts ``lamna serve`` on it (trust, loopback), caches the
@@ -30,8 +30,11 @@ quotes. Needs psycopg (a test dependency).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import multiprocessing
 import os
+import queue
 import random
 import socket
 import statistics
@@ -41,6 +44,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data" / "server-load"
@@ -59,10 +63,13 @@ class Level:
     duration: float
     short: list[float] = field(default_factory=list)
     short_beside_long: list[float] = field(default_factory=list)
+    #: when each short query started (seconds into the level): where slow ones cluster
+    short_at: list[float] = field(default_factory=list)
     long: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     rss_mb: list[float] = field(default_factory=list)
     load: list[float] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
 
 
 class _InFlight:
@@ -200,6 +207,7 @@ def _client(dsn: str, database: str, long_role: bool, queries: list[str], custom
                         level.long.append(elapsed)
                     else:
                         level.short.append(elapsed)
+                        level.short_at.append(round(started - level.started, 3))
                         if beside and in_flight.count > 0:
                             level.short_beside_long.append(elapsed)
                 if think and not long_role:
@@ -209,25 +217,76 @@ def _client(dsn: str, database: str, long_role: bool, queries: list[str], custom
             level.errors.append(f"connect: {ex}"[:200])
 
 
-def run_level(dsn: str, database: str, clients: int, long_share: float, duration: float, queries: list[str],
-              customers: int, server_pid: int, think: float = 0.0) -> Level:
-    long_clients = max(1, round(clients * long_share)) if queries and long_share > 0 else 0
-    level = Level(clients, long_clients, duration)
-    lock, in_flight = threading.Lock(), _InFlight()
-    stop = time.monotonic() + duration
+class _SharedInFlight:
+    """``_InFlight`` across client processes (a counter in shared memory)."""
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    @property
+    def count(self) -> int:
+        return int(self._value.value)
+
+    def add(self, n: int) -> None:
+        with self._value.get_lock():
+            self._value.value += n
+
+
+def _client_group(dsn: str, database: str, indices: list[int], long_clients: int, queries: list[str],
+                  customers: int, stop: float, started: float, think: float, clients: int, in_flight: Any,
+                  results: Any) -> None:
+    """One client process: its share of the clients as threads; what they measured goes
+    back on ``results``."""
+    level = Level(clients, long_clients, stop - started, started=started)
+    lock, shared = threading.Lock(), _SharedInFlight(in_flight)
     threads = [threading.Thread(target=_client, args=(dsn, database, i < long_clients, queries, customers, stop,
-                                                     level, lock, in_flight, 1000 * clients + i, think))
-               for i in range(clients)]
+                                                     level, lock, shared, 1000 * clients + i, think))
+               for i in indices]
     for t in threads:
         t.start()
-    while any(t.is_alive() for t in threads):
+    for t in threads:
+        t.join()
+    results.put({k: getattr(level, k) for k in ("short", "short_beside_long", "short_at", "long", "errors")})
+
+
+def run_level(dsn: str, database: str, clients: int, long_share: float, duration: float, queries: list[str],
+              customers: int, server_pid: int, think: float = 0.0, processes: int = 1) -> Level:
+    """``clients`` clients for ``duration`` seconds, as threads of this process or spread
+    over ``processes`` client processes (real clients do not share one interpreter lock:
+    with 16 threads in one process, a client's own wait for the lock is in its figures)."""
+    long_clients = max(1, round(clients * long_share)) if queries and long_share > 0 else 0
+    level = Level(clients, long_clients, duration)
+    stop = level.started + duration
+    if processes <= 1:
+        lock, in_flight = threading.Lock(), _InFlight()
+        runners: list[Any] = [threading.Thread(target=_client, args=(
+            dsn, database, i < long_clients, queries, customers, stop, level, lock, in_flight, 1000 * clients + i,
+            think)) for i in range(clients)]
+        results = None
+    else:
+        ctx = multiprocessing.get_context("spawn")
+        counter, results = ctx.Value("i", 0), ctx.Queue()
+        runners = [ctx.Process(target=_client_group, args=(
+            dsn, database, list(range(clients))[k::processes], long_clients, queries, customers, stop, level.started,
+            think, clients, counter, results)) for k in range(min(processes, clients))]
+    for r in runners:
+        r.start()
+    parts = []
+    while any(r.is_alive() for r in runners) or (results is not None and len(parts) < len(runners)):
         rss = _rss_mb(server_pid)
         if rss is not None:
             level.rss_mb.append(round(rss, 1))
         level.load.append(os.getloadavg()[0])
+        if results is not None:
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    parts.append(results.get_nowait())
         time.sleep(1)
-    for t in threads:
-        t.join()
+    for r in runners:
+        r.join()
+    for part in parts:
+        for key, values in part.items():
+            getattr(level, key).extend(values)
     return level
 
 
@@ -282,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--query-processes", type=int,
                    help="the server's query processes (default: its own, one per core)")
     p.add_argument("--max-queries", type=int, default=8, help="the server's cap on queries running at once")
+    p.add_argument("--client-processes", type=int, default=1,
+                   help="processes the clients are spread over (1: threads of this process)")
     p.add_argument("--think-ms", type=float, default=0.0,
                    help="mean pause of a point-query client between queries (0: closed loop, saturating)")
     args = p.parse_args(argv)
@@ -305,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
             customers = int(conn.execute("SELECT count(*) FROM customer").fetchone()[0])  # type: ignore[index]
         for n in (int(x) for x in args.clients.split(",")):
             level = run_level(dsn, database, n, args.long_share, args.duration, texts, customers, proc.pid,
-                              args.think_ms / 1000)
+                              args.think_ms / 1000, args.client_processes)
             levels.append(level)
             rows.append(summary(level))
             print(json.dumps(rows[-1]), flush=True)

@@ -9,7 +9,6 @@ hostile length or timeout while a message is half-read closes this connection on
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -17,7 +16,7 @@ import secrets
 import ssl
 import struct
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from server import protocol as M
@@ -328,28 +327,11 @@ class ClientConnection:
     def _status(self) -> str:
         return self.session.status if self.session is not None else "I"
 
-    @contextlib.asynccontextmanager
-    async def _statement(self) -> AsyncIterator[None]:
+    def _statement(self) -> _StatementScope:
         """One client statement: a query slot (the server's cap), one job group and cancel
         flag, and the session's statement timeout over all of it."""
         assert self.session is not None
-        session = self.session
-        async with self.server.query_slots:
-            session.new_statement()
-            loop = asyncio.get_running_loop()
-            timeout = session.statement_timeout_s()
-            timer = loop.call_later(timeout, session.cancel, "statement timeout") if timeout > 0 else None
-            watch = _DisconnectWatch(loop, self.reader, session)
-            progress = asyncio.create_task(self._report_progress()) if session.wants_progress() else None
-            try:
-                yield
-            finally:
-                watch.stop()
-                if progress is not None:
-                    progress.cancel()
-                if timer is not None:
-                    timer.cancel()
-                session.end_statement()
+        return _StatementScope(self, self.session)
 
     async def _report_progress(self) -> None:
         """NoticeResponse lines as stages advance, while the statement runs."""
@@ -419,7 +401,8 @@ class ClientConnection:
                 self._error(self._unexpected(ex))
                 break
             finally:
-                await self.flush()
+                if len(statements) > 1:  # each statement's answer as it is done
+                    await self.flush()
         self.send(M.ready_for_query(self._status()))
         await self.flush()
 
@@ -442,15 +425,14 @@ class ClientConnection:
                 (rows, done), first = first, None
             else:
                 rows, done = await self._guarded(portal.fetch, _chunk(left))
-            for r in rows:
-                self.send(r)
-            await self.flush()
+            self._out.extend(rows)
             if left is not None:
                 left -= len(rows)
             if done:
                 return True
             if left is not None and left <= 0:
                 return False
+            await self.flush()  # between chunks: the socket's back-pressure bounds memory
 
     def _announce_settings(self, result: Any = None) -> None:
         """ParameterStatus for changed reported settings, NoticeResponse for warnings."""
@@ -554,6 +536,43 @@ class ClientConnection:
         except PgError as ex:
             self._log_statement(portal.sql_text, started, f"error {ex.code}", 0)
             raise
+
+
+class _StatementScope:
+    """``ClientConnection._statement``: a class rather than a generator-based context
+    manager, as every statement enters one."""
+
+    def __init__(self, connection: ClientConnection, session: Session) -> None:
+        self._connection, self._session = connection, session
+        self._timer: asyncio.TimerHandle | None = None
+        self._watch: _DisconnectWatch | None = None
+        self._progress: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> None:
+        connection, session = self._connection, self._session
+        await connection.server.query_slots.acquire()
+        try:
+            session.new_statement()
+            loop = asyncio.get_running_loop()
+            timeout = session.statement_timeout_s()
+            if timeout > 0:
+                self._timer = loop.call_later(timeout, session.cancel, "statement timeout")
+            self._watch = _DisconnectWatch(loop, connection.reader, session)
+            if session.wants_progress():
+                self._progress = asyncio.create_task(connection._report_progress())
+        except BaseException:
+            await self.__aexit__()
+            raise
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._watch is not None:
+            self._watch.stop()
+        if self._progress is not None:
+            self._progress.cancel()
+        if self._timer is not None:
+            self._timer.cancel()
+        self._session.end_statement()
+        self._connection.server.query_slots.release()
 
 
 def _chunk(left: int | None) -> int:

@@ -92,8 +92,18 @@ def _strip_comments(sql: str) -> str:
     return sql[_LEADING_BLANKS.match(sql).end():]  # type: ignore[union-attr]
 
 
+#: First words of the statements the server answers itself; any other goes to the engine.
+_SERVER_WORDS = frozenset({"begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release", "set",
+                           "reset", "show", "declare", "fetch", "move", "close", "copy", "discard", "listen",
+                           "unlisten", "notify", "deallocate", "checkpoint"})
+_FIRST_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def classify(text: str) -> Command:
     body = _strip_comments(text).strip().rstrip(";").strip()
+    head = _FIRST_WORD.match(body)
+    if head is None or head.group(0).lower() not in _SERVER_WORDS:  # a query: every statement of a load
+        return EngineSql(text)
     words = [w.lower() for w in _WORDS.findall(body[:200])]
     first = words[0] if words else ""
     if first in ("begin", "start"):

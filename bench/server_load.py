@@ -22,7 +22,7 @@ the server can carry, which is what fairness is about.
 Reported per level: throughput; latency percentiles of the short queries, all of them
 and those that ran while a TPC-H query was in flight at their start and at their end
 (the fairness figure); TPC-H latencies; errors; the server's resident memory (sampled
-every second) and the load average. A JSON file with every figure goes to
+every second), the load average and the CPU time of the server's own process. A JSON file with every figure goes to
 ``bench/results/``; the Markdown table printed at the end is what docs/benchmarks.md
 quotes. Needs psycopg (a test dependency).
 """
@@ -70,6 +70,7 @@ class Level:
     rss_mb: list[float] = field(default_factory=list)
     load: list[float] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    server_cpu_s: float = 0.0
 
 
 class _InFlight:
@@ -97,6 +98,17 @@ def _rss_mb(pid: int) -> float | None:
         except OSError:
             continue
     return total if found else None
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds the server's own process has used (its interpreter: what short queries
+    queue for), not its worker and query processes'."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _tree(pid: int) -> list[int]:
@@ -269,6 +281,7 @@ def run_level(dsn: str, database: str, clients: int, long_share: float, duration
         runners = [ctx.Process(target=_client_group, args=(
             dsn, database, list(range(clients))[k::processes], long_clients, queries, customers, stop, level.started,
             think, clients, counter, results)) for k in range(min(processes, clients))]
+    cpu_before = _cpu_s(server_pid)
     for r in runners:
         r.start()
     parts = []
@@ -284,6 +297,7 @@ def run_level(dsn: str, database: str, clients: int, long_share: float, duration
         time.sleep(1)
     for r in runners:
         r.join()
+    level.server_cpu_s = round(_cpu_s(server_pid) - cpu_before, 2)
     for part in parts:
         for key, values in part.items():
             getattr(level, key).extend(values)
@@ -312,20 +326,22 @@ def summary(level: Level) -> dict[str, object]:
         "rss_mb_max": max(level.rss_mb) if level.rss_mb else None,
         "rss_mb_end": level.rss_mb[-1] if level.rss_mb else None,
         "load_avg_mean": round(statistics.mean(level.load), 2) if level.load else None,
+        "server_cpu_s": level.server_cpu_s,
     }
 
 
 def markdown(rows: list[dict[str, object]]) -> str:
     head = ("| clients (TPC-H) | queries/s | short p50 / p95 / p99 ms | beside TPC-H p50 / p95 / p99 ms "
-            "| TPC-H done, p50 s | errors | server RSS MB start → max → end | load avg |")
-    lines = [head, "|" + "---|" * 8]
+            "| TPC-H done, p50 s | errors | server RSS MB start → max → end | load avg | server CPU s |")
+    lines = [head, "|" + "---|" * 9]
     for r in rows:
         lines.append(
             f"| {r['clients']} ({r['tpch_clients']}) | {r['queries_per_s']} "
             f"| {r['short_p50_ms']} / {r['short_p95_ms']} / {r['short_p99_ms']} "
             f"| {r['beside_p50_ms']} / {r['beside_p95_ms']} / {r['beside_p99_ms']} "
             f"| {r['tpch']}, {r['tpch_p50_s']} | {r['errors']} "
-            f"| {r['rss_mb_start']} → {r['rss_mb_max']} → {r['rss_mb_end']} | {r['load_avg_mean']} |")
+            f"| {r['rss_mb_start']} → {r['rss_mb_max']} → {r['rss_mb_end']} | {r['load_avg_mean']} "
+            f"| {r['server_cpu_s']} |")
     return "\n".join(lines)
 
 

@@ -24,7 +24,7 @@ import sys
 import tomllib
 from typing import Any
 
-from server.server import ConfigError, Server, ServerConfig
+from server.server import ConfigError, Server, ServerConfig, new_event_loop
 
 log = logging.getLogger("server")
 
@@ -105,7 +105,8 @@ def serve(argv: list[str]) -> int:
     # they walk the heap and showed as 30-70 ms stalls of short queries under load.
     gc.collect()
     gc.freeze()
-    return asyncio.run(_run(server))
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        return runner.run(_run(server))
 
 
 async def _run(server: Server) -> int:

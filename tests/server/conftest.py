@@ -151,10 +151,10 @@ class InProcessServer:
     SIGTERM would."""
 
     def __init__(self, warehouse: str, **config: object) -> None:
-        from server.server import Server, ServerConfig
+        from server.server import Server, ServerConfig, new_event_loop
         self.server = Server(ServerConfig(host="127.0.0.1", port=0, warehouse=warehouse, trust=True,
                                           **config))  # type: ignore[arg-type]
-        self._loop = asyncio.new_event_loop()
+        self._loop = new_event_loop()  # the loop `lamna serve` runs on
         self._stop: asyncio.Event | None = None
         ready = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(ready,), name="lamna-test-server", daemon=True)

@@ -8,6 +8,7 @@ Subclasses (``sources``, ``narrow``, ``shuffled``) override only ``_get_partitio
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import sys
@@ -35,12 +36,17 @@ class Partition:
     index: int
 
 
+@functools.lru_cache(maxsize=1024)
+def _in_package(filename: str) -> bool:
+    return os.path.dirname(os.path.abspath(filename)) == _PACKAGE_DIR
+
+
 def _callsite() -> str:
     """The name of the outermost function of this package on the stack: the public method."""
     frame = sys._getframe(1)
     name = "RDD"
     while frame is not None:
-        if os.path.dirname(os.path.abspath(frame.f_code.co_filename)) != _PACKAGE_DIR:
+        if not _in_package(frame.f_code.co_filename):
             break
         if not frame.f_code.co_name.startswith("_"):
             name = frame.f_code.co_name

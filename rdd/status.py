@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, deque
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from rdd.scheduler.events import (
     JobEnded,
@@ -17,16 +18,19 @@ from rdd.scheduler.events import (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class JobInfo:
+class JobInfo(NamedTuple):
+    """PySpark's ``SparkJobInfo`` (a named tuple there too; the group is ours)."""
+
     jobId: int
     stageIds: tuple[int, ...]
     status: str  # RUNNING | SUCCEEDED | FAILED
     groupId: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StageInfo:
+class StageInfo(NamedTuple):
+    """PySpark's ``SparkStageInfo``, plus whether it completed and the records it read.
+    Named tuples, as PySpark's are: every task's start and end replaces one."""
+
     stageId: int
     currentAttemptId: int
     name: str
@@ -70,12 +74,11 @@ class StatusTracker:
                 case TaskLaunched(stage_id=stage_id):
                     stage = self._stages.get(stage_id)
                     if stage is not None:
-                        self._stages[stage_id] = replace(stage, numActiveTasks=stage.numActiveTasks + 1)
+                        self._stages[stage_id] = stage._replace(numActiveTasks=stage.numActiveTasks + 1)
                 case TaskFinished(stage_id=stage_id, succeeded=succeeded, metrics=metrics):
                     stage = self._stages.get(stage_id)
                     if stage is not None:
-                        self._stages[stage_id] = replace(
-                            stage,
+                        self._stages[stage_id] = stage._replace(
                             numActiveTasks=max(0, stage.numActiveTasks - 1),
                             numCompletedTasks=stage.numCompletedTasks + succeeded,
                             numFailedTasks=stage.numFailedTasks + (not succeeded),
@@ -86,11 +89,11 @@ class StatusTracker:
                     stage = self._stages.get(stage_id)
                     if stage is not None:
                         # an aborted stage's tasks may still be ending: they count until then
-                        self._stages[stage_id] = replace(stage, completed=True)
+                        self._stages[stage_id] = stage._replace(completed=True)
                 case JobEnded(job_id=job_id, succeeded=succeeded):
                     job = self._jobs.get(job_id)
                     if job is not None:
-                        self._jobs[job_id] = replace(job, status="SUCCEEDED" if succeeded else "FAILED")
+                        self._jobs[job_id] = job._replace(status="SUCCEEDED" if succeeded else "FAILED")
                         self._finished.append(job_id)
                         while len(self._finished) > self.retained_jobs:
                             self._forget_job(self._finished.popleft())

@@ -170,6 +170,13 @@ class CacheRegistry:
             entry.managers.add(manager)
             entry.infos.setdefault(block_id, info)
 
+    def noted(self, entry_id: str, block_id: str, manager: Any) -> bool:
+        """Whether ``note_block`` has nothing to add (every scan of a cached table asks:
+        decoding a block's statistics to note them again would cost more than the scan)."""
+        with self._lock:
+            entry = self._by_id.get(entry_id)
+            return entry is None or (manager in entry.managers and block_id in entry.infos)
+
     def note_infos(self, entry_id: str, infos: dict[str, BlockInfo]) -> None:
         with self._lock:
             entry = self._by_id.get(entry_id)

@@ -89,7 +89,8 @@ class CachedTableSource:
         manager = task.env.block_manager
         values = manager.get_or_compute(ref.block_id, rdd_level(self.level),
                                         functools.partial(compute_block, self.storage, ref.split))
-        REGISTRY.note_block(self.entry_id, ref.block_id, manager, info_of(values))
+        if not REGISTRY.noted(self.entry_id, ref.block_id, manager):
+            REGISTRY.note_block(self.entry_id, ref.block_id, manager, info_of(values))
         yield from read_block(values, self.schema, ref.split.partition_values, columns)
 
     def __reduce__(self) -> tuple[Any, ...]:

@@ -5,7 +5,9 @@
     connection  one client: start-up, authentication, simple and extended query
     session     one client's state: settings, prepared statements, portals, execution
     worker      the session's one thread (RDD job groups are per thread)
-    engine      the shared engine (one catalog, one RDD context) behind every session
+    admission   caps on queries at once, one per place they run (server threads, query processes)
+    engine      the shared engine (one metastore, RDD context, cache and plan cache) behind every
+                session; each session has its own catalog object for its temporary views
     detached    query processes: whole file-reading queries, off the server's interpreter
     query_process  the main of a query process (an engine of its own, one query per connection)
     protocol    frontend decoding / backend encoding of messages
@@ -22,7 +24,11 @@ default, at a lower priority): its planning, tasks and results never hold the se
 interpreter lock, which the short queries need. Only queries whose names mean the same
 there leave (``sql.portable``: stored tables and views, no temporary views or session
 functions); the others that read files run their tasks on worker processes
-(``--workers``; sql's ``lamna.executor``).
+(``--workers``; sql's ``lamna.executor``). Each place has its own cap on queries at once
+(``--max-queries``), so a short query never queues behind long ones.
+
+With the ``server`` extra the event loop is uvloop's and sqlglot is compiled (sqlglotc);
+without it the server runs the same on asyncio's loop and pure-Python parsing, slower.
 
 The load benchmark is bench/server_load.py (docs/benchmarks.md, "Server under load").
 """

@@ -216,7 +216,7 @@ class ClientConnection:
         try:
             self.session = await self.run_blocking(
                 lambda: Session(self.server.engine, user, database, self.pid, self.key, dict(packet.params),
-                                self.server.session_defaults))
+                                self.server.session_defaults, self.server.admission))
         except Exception as ex:
             log.exception("cannot open a session")
             raise PgError(INTERNAL, f"cannot open a session: {ex}") from None
@@ -328,8 +328,9 @@ class ClientConnection:
         return self.session.status if self.session is not None else "I"
 
     def _statement(self) -> _StatementScope:
-        """One client statement: a query slot (the server's cap), one job group and cancel
-        flag, and the session's statement timeout over all of it."""
+        """One client statement: one job group and cancel flag, and the session's
+        statement timeout over all of it (a query's slot in the server's caps is taken by
+        the session once it knows where the query runs: ``server.admission``)."""
         assert self.session is not None
         return _StatementScope(self, self.session)
 
@@ -550,7 +551,6 @@ class _StatementScope:
 
     async def __aenter__(self) -> None:
         connection, session = self._connection, self._session
-        await connection.server.query_slots.acquire()
         try:
             session.new_statement()
             loop = asyncio.get_running_loop()
@@ -571,8 +571,7 @@ class _StatementScope:
             self._progress.cancel()
         if self._timer is not None:
             self._timer.cancel()
-        self._session.end_statement()
-        self._connection.server.query_slots.release()
+        self._session.end_statement()  # gives back its query slot (``server.admission``)
 
 
 def _chunk(left: int | None) -> int:

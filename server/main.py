@@ -42,7 +42,9 @@ def _serve_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
     p.add_argument("--max-connections", type=int)
-    p.add_argument("--max-queries", type=int, help="queries running at once; more wait in a queue")
+    p.add_argument("--max-queries", type=int,
+                   help="queries running at once on the server's threads, and as many again on its query "
+                        "processes; more wait in a queue of their own kind (default 8)")
     p.add_argument("--query-memory", help="default per-query memory cap, e.g. 2GB (0: none); "
                                           "sessions change theirs with SET lamna.query.memory")
     p.add_argument("--workers", type=int, help="worker processes for the queries that read files "

@@ -15,6 +15,7 @@ import ssl
 from dataclasses import dataclass
 
 from server import settings as S
+from server.admission import Admission
 from server.connection import ClientConnection
 from server.engine import Engine
 from server.errors import PgError
@@ -97,7 +98,7 @@ class Server:
         self._pids = itertools.count(os.getpid() * 1000 % 2_000_000_000 + 1)
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: asyncio.base_events.Server | None = None
-        self.query_slots = asyncio.Semaphore(config.max_concurrent_queries)
+        self.admission = Admission(config.max_concurrent_queries)
         self.port = config.port
 
     @staticmethod

@@ -26,6 +26,7 @@ from server import pgcatalog as C
 from server import pgtypes as P
 from server import protocol as M
 from server import settings as S
+from server.admission import Admission, Place, Slot
 from server.detached import RemoteQuery, Request
 from server.errors import (
     DUPLICATE_CURSOR,
@@ -223,6 +224,8 @@ class Session:
     startup: dict[str, str] = field(default_factory=dict)
     #: the server's own defaults for settings (``--query-memory``, say), over ``S.DEFAULTS``
     defaults: dict[str, str] = field(default_factory=dict)
+    #: the server's caps on queries at once (None: no cap)
+    admission: Admission | None = None
 
     def __post_init__(self) -> None:
         self.conn = self.engine.connect()
@@ -250,6 +253,7 @@ class Session:
         self._seq = 0
         #: queries on query processes this session is waiting for now (``cancel`` stops them)
         self._waiting_on: set[RemoteQuery] = set()
+        self._slot: Slot | None = None  # the running statement's place in the server's caps
 
     # ---------------------------------------------------------------- cancellation
     def new_statement(self) -> None:
@@ -262,6 +266,25 @@ class Session:
 
     def end_statement(self) -> None:
         self._active = False
+        slot, self._slot = self._slot, None
+        if slot is not None:
+            slot.release()
+
+    def _admit(self, place: Place) -> None:
+        """Hold a slot at ``place`` until the statement ends (``server.admission``),
+        waiting in its queue if the cap is reached; a statement that moves (no query
+        process was ready) changes its slot."""
+        if self.admission is None or (self._slot is not None and self._slot.place is place):
+            return
+        if self._slot is not None:
+            self._slot.release()
+            self._slot = None
+        seq = self._seq
+        slot = self.admission.enter(place, self.check_cancel)
+        if not self._active or self._seq != seq:  # the statement ended while it waited
+            slot.release()
+            raise PgError(QUERY_CANCELED, "canceling statement: it ended while queued")
+        self._slot = slot
 
     def enter_call(self) -> None:
         """On the worker thread, before a call that may run jobs."""
@@ -383,9 +406,13 @@ class Session:
 
     # ---------------------------------------------------------------- execution
     def start(self, portal: Portal) -> Result:
-        """Run the portal's command (a query only plans here; rows are pulled by ``fetch``)."""
+        """Run the portal's command (a query only plans here; rows are pulled by ``fetch``).
+        A query takes a slot where it runs for the statement (an Execute after Describe,
+        or of a suspended portal, takes one again)."""
         if portal.result is None:
             portal.result = self._execute(portal.command, portal.sql_text)
+        elif portal.result.rows is not None:
+            self._admit(Place.QUERY_PROCESSES if portal.result.detached else Place.SERVER)
         return portal.result
 
     def _execute(self, command: Command, text: str) -> Result:
@@ -501,6 +528,7 @@ class Session:
         cursor = self.portals.get(name)
         if cursor is None or cursor.result is None or cursor.result.rows is None:
             raise PgError(INVALID_CURSOR_NAME, f'cursor "{name}" does not exist')
+        self._admit(Place.QUERY_PROCESSES if cursor.result.detached else Place.SERVER)
         source = cursor.result.rows
         limit = count if count is not None else 1 << 62
 
@@ -541,10 +569,12 @@ class Session:
         tr = translate(text, self.identity(), dialect)
         if tr.system_tables:
             self._register_system_tables(tr.system_tables)
-        else:
+        elif self._detachable(tr.sql):
+            self._admit(Place.QUERY_PROCESSES)
             remote = self._detach(tr.sql, None if tr.translated else text)
             if remote is not None:
                 return self._remote_result(remote, tr.sql)
+        self._admit(Place.SERVER)
         cur = self.conn.cursor()
         try:
             cur.execute(tr.sql)
@@ -561,18 +591,20 @@ class Session:
                                                    notices=lambda: [text for _, text in cur.messages]),
                       count_in_tag=True)
 
+    def _detachable(self, text: str) -> bool:
+        """Whether ``text`` may run on a query process (``server.detached``). Progress
+        notices read this process's jobs, and ``lamna.executor=threads`` asks for the
+        server's threads: neither is detached."""
+        return (self.engine.queries is not None and not self.wants_progress()
+                and self.settings.get("lamna.executor", "auto").strip().lower() != "threads"
+                and E.can_detach(self.conn, text))
+
     def _detach(self, text: str, position_text: str | None) -> RemoteQuery | None:
-        """``text`` started on a query process, if it may run there (``server.detached``).
-        Progress notices read this process's jobs, and ``lamna.executor=threads`` asks
-        for the server's threads: neither is detached."""
-        queries = self.engine.queries
-        if (queries is None or self.wants_progress()
-                or self.settings.get("lamna.executor", "auto").strip().lower() == "threads"
-                or not E.can_detach(self.conn, text)):
-            return None
+        """``text`` started on a query process (None: none is ready)."""
+        assert self.engine.queries is not None
         memory_cap = S.size_bytes(self.settings.get("lamna.query.memory", "0"))
-        return queries.open(Request(text, E.current_database(self.conn), E.detached_settings(self.conn),
-                                    memory_cap, position_text))
+        return self.engine.queries.open(Request(text, E.current_database(self.conn), E.detached_settings(self.conn),
+                                                memory_cap, position_text))
 
     def _remote_result(self, remote: RemoteQuery, text: str) -> Result:
         with self.waiting_for(remote):

@@ -172,7 +172,10 @@ def test_user_subcommand_rejects_empty_password(tmp_path: Path) -> None:
     assert PASSWORD not in proc.stderr
 
 
-def test_query_cap_queues_the_rest(tmp_path: Path) -> None:
+def test_query_cap_queues_the_rest_of_its_kind(tmp_path: Path) -> None:
+    """``--max-queries 1``: a second file-reading query waits for the first (both run on
+    the query processes), while a query the server answers itself does not wait behind
+    them (its own cap, ``server.admission``)."""
     psycopg = need_module("psycopg")
     info = start_server(tmp_path, "--max-queries", "1")
     try:
@@ -186,10 +189,19 @@ def test_query_cap_queues_the_rest(tmp_path: Path) -> None:
         slow = threading.Thread(target=run, args=("slow", SLOW_QUERY))
         slow.start()
         time.sleep(0.5)
+        queued = threading.Thread(target=run, args=("queued", SLOW_QUERY.replace("> 0", ">= 0")))
+        queued.start()
+        time.sleep(0.5)
         quick = threading.Thread(target=run, args=("quick", "SELECT 1"))
         quick.start()
-        slow.join(120)
-        quick.join(120)
-        assert [name for name, _ in finished] == ["slow", "quick"]
+        with psycopg.connect(info.dsn(), autocommit=True) as c:  # type: ignore[attr-defined]
+            c.execute("SET statement_timeout = 300")  # a statement times out in the queue too
+            with pytest.raises(psycopg.errors.QueryCanceled):  # type: ignore[attr-defined]
+                c.execute(SLOW_QUERY.replace("> 0", "> 1")).fetchall()
+        for t in (slow, queued, quick):
+            t.join(120)
+        assert [name for name, _ in finished] == ["quick", "slow", "queued"]
+        log = info.log.read_text()
+        assert "on=query-process" in log  # the slow ones did run on the query processes
     finally:
         stop_server(info)

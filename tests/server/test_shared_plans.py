@@ -51,27 +51,23 @@ def _duck(text: str, scale: int = 1) -> list[tuple]:
     return [tuple(r) for r in db.execute(text).fetchall()]
 
 
-def test_a_new_session_reuses_the_plan_another_session_made(engine: Engine) -> None:
+@pytest.mark.parametrize(("second_state", "second_scale", "shared"), [
+    (None, 1, True),  # same database and settings: the second session's first run is a hit
+    ("USE other", 1000, False),  # another database: its own table, planned afresh
+    ("SET spark.sql.shuffle.partitions=3", 1, False),  # other settings: planned afresh
+])
+def test_a_session_reuses_another_sessions_plan_only_in_the_same_state(
+        engine: Engine, second_state: str | None, second_scale: int, shared: bool) -> None:
     first, second = engine.connect(), engine.connect()
-    query = "SELECT name, grp FROM t WHERE k = {} ORDER BY name"
-    assert _run(first, query.format(17)) == _duck(query.format(17))
+    if second_state:
+        _run(second, second_state)
+    query = "SELECT k, name FROM t WHERE grp = {} ORDER BY k"
+    assert _run(first, query.format(3)) == _duck(query.format(3))
     hits = _hits(second)
-    assert _run(second, query.format(42)) == _duck(query.format(42))
-    assert _hits(second) == hits + 1  # planned by ``first``, never by ``second``
+    assert _run(second, query.format(4)) == _duck(query.format(4), scale=second_scale)
+    assert _hits(second) == hits + shared  # a hit only for a plan ``first`` made in its state
     engine.release(first)
     engine.release(second)
-
-
-def test_sessions_in_other_databases_get_their_own_tables(engine: Engine) -> None:
-    here, there = engine.connect(), engine.connect()
-    _run(there, "USE other")
-    query = "SELECT k, name FROM t WHERE grp = {} ORDER BY k"
-    assert _run(here, query.format(3)) == _duck(query.format(3))
-    hits = _hits(there)
-    assert _run(there, query.format(4)) == _duck(query.format(4), scale=1000)
-    assert _hits(there) == hits  # another database: planned afresh
-    engine.release(here)
-    engine.release(there)
 
 
 def test_a_temporary_view_shadows_the_table_for_its_own_session_only(engine: Engine) -> None:
@@ -83,15 +79,3 @@ def test_a_temporary_view_shadows_the_table_for_its_own_session_only(engine: Eng
     assert _run(plain, query.format(2)) == _duck(query.format(2))
     engine.release(plain)
     engine.release(shadowed)
-
-
-def test_other_settings_do_not_share_plans(engine: Engine) -> None:
-    first, tuned = engine.connect(), engine.connect()
-    _run(tuned, "SET spark.sql.shuffle.partitions=3")
-    query = "SELECT grp, count(*) FROM t WHERE k > {} GROUP BY grp ORDER BY grp"
-    assert _run(first, query.format(50)) == _duck(query.format(50))
-    hits = _hits(tuned)
-    assert _run(tuned, query.format(60)) == _duck(query.format(60))
-    assert _hits(tuned) == hits
-    engine.release(first)
-    engine.release(tuned)

@@ -425,8 +425,8 @@ class Session:
                 return self._transaction(tag)
             case SetVariable(name, value, _local):
                 return self._set(name, value)
-            case ShowVariable(name):
-                return self._show(name)
+            case ShowVariable(name, hive):
+                return self._show(name, hive)
             case Declare(name, query):
                 return self._declare(name, query)
             case Fetch(name, count, move):
@@ -502,7 +502,9 @@ class Session:
     def setting(self, name: str) -> str | None:
         return self.settings.get(name.lower())
 
-    def _show(self, name: str) -> Result:
+    def _show(self, name: str, hive: bool = False) -> Result:
+        """PostgreSQL's ``SHOW name`` (one column named after the setting), or Hive's
+        ``SET key`` (a key and a value, whoever holds the setting)."""
         if name == "all":
             rows = sorted(self.settings.items())
             table = pa.table({"name": [k for k, _ in rows], "setting": [v for _, v in rows]})
@@ -512,6 +514,8 @@ class Session:
             return result
         if name not in self.settings:
             raise PgError("42704", f'unrecognized configuration parameter "{name}"')
+        if hive:
+            return _table_result("SELECT", pa.table({"key": [name], "value": [self.settings[name]]}))
         return _table_result("SHOW", pa.table({name: [self.settings[name]]}))
 
     def _declare(self, name: str, query: str) -> Result:

@@ -32,6 +32,7 @@ class SetVariable:
 @dataclass(frozen=True, slots=True)
 class ShowVariable:
     name: str  # normalised, e.g. "transaction_isolation"; "all" for SHOW ALL
+    hive: bool = False  # Hive's ``SET key``: answered as a (key, value) row, as the engine does
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +119,7 @@ def classify(text: str) -> Command:
         return Transaction("RELEASE")
     if first == "set" and not _HIVE_SET.match(body):
         shown = _HIVE_SET_SHOW.match(body)
-        return ShowVariable(shown.group(1).lower()) if shown else _set(body)
+        return ShowVariable(shown.group(1).lower(), hive=True) if shown else _set(body)
     if first == "reset":
         rest = body[5:].strip()
         if "." in rest and rest.lower() != "all" and rest.lower() not in DEFAULTS:

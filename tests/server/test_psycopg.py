@@ -295,3 +295,17 @@ def test_temporary_views_belong_to_their_session(server: ServerInfo) -> None:
             time.sleep(0.1)
         assert not any("mine" in str(r) for r in b.execute("SHOW CACHE").fetchall())
         assert b.execute("SELECT count(*) FROM mine").fetchone() == (10,)
+
+
+def test_hives_set_key_answers_a_key_and_a_value_whoever_holds_the_setting(server: ServerInfo) -> None:
+    psycopg = need_module("psycopg")
+    with psycopg.connect(server.dsn(), autocommit=True) as a, \
+            psycopg.connect(server.dsn(), autocommit=True) as b:  # type: ignore[attr-defined]
+        a.execute("SET spark.sql.shuffle.partitions=3")
+        cur = a.execute("SET spark.sql.shuffle.partitions")
+        assert [d.name for d in cur.description] == ["key", "value"]
+        assert cur.fetchall() == [("spark.sql.shuffle.partitions", "3")]
+        cur = b.execute("SET spark.sql.shuffle.partitions")  # never set here: the engine answers
+        assert [d.name for d in cur.description] == ["key", "value"]
+        assert cur.fetchall() == [("spark.sql.shuffle.partitions", "<undefined>")]
+        assert a.execute("SHOW spark.sql.shuffle.partitions").fetchall() == [("3",)]  # PostgreSQL's form

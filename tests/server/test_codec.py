@@ -124,7 +124,7 @@ def test_classify() -> None:
     assert classify("ROLLBACK TO SAVEPOINT s") == Transaction("ROLLBACK TO")
     assert classify("SET statement_timeout TO '5s'") == SetVariable("statement_timeout", "5s")
     assert classify("set spark.sql.shuffle.partitions=4") == SetVariable("spark.sql.shuffle.partitions", "4")
-    assert classify("set spark.sql.shuffle.partitions") == ShowVariable("spark.sql.shuffle.partitions")
+    assert classify("set spark.sql.shuffle.partitions") == ShowVariable("spark.sql.shuffle.partitions", hive=True)
     assert classify("SET") == EngineSql("SET")
     assert classify("SHOW transaction isolation level") == ShowVariable("transaction_isolation")
     assert classify("show tables") == EngineSql("show tables")

@@ -62,10 +62,17 @@ def _engine_settings(config: ServerConfig) -> dict[str, str]:
     lower priority, long queries cannot hold the server's interpreter lock, and short
     queries on cached tables, which stay on the server's threads, get the cores first."""
     settings = dict(config.settings)
-    workers = config.workers if config.workers is not None else os.cpu_count() or 1
-    settings.setdefault("lamna.workers", str(workers))
+    given = settings.get("lamna.workers")
+    if config.workers is not None and given is not None and given.strip() != str(config.workers):
+        raise ConfigError(f"--workers {config.workers} and --set lamna.workers={given} disagree: give one")
+    settings.setdefault("lamna.workers", str(_per_core(config.workers)))
     settings.setdefault("lamna.workers.nice", str(WORKERS_NICE))
     return settings
+
+
+def _per_core(count: int | None) -> int:
+    """A process count as configured, else one per core."""
+    return count if count is not None else os.cpu_count() or 1
 
 
 class Server:
@@ -90,8 +97,7 @@ class Server:
             raise ConfigError("workers must be 0 or more")
         if config.query_processes is not None and config.query_processes < 0:
             raise ConfigError("query processes must be 0 or more")
-        query_processes = (config.query_processes if config.query_processes is not None
-                           else os.cpu_count() or 1)
+        query_processes = _per_core(config.query_processes)
         self.engine = engine or Engine(config.warehouse, config.master, _engine_settings(config),
                                        query_processes, WORKERS_NICE)
         self.connections: dict[int, ClientConnection] = {}

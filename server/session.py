@@ -35,7 +35,6 @@ from server.errors import (
     QUERY_CANCELED,
     PgError,
     engine_error,
-    from_engine,
 )
 from server.statements import (
     CloseCursor,
@@ -82,8 +81,9 @@ class RowSource:
     """Arrow batches from the engine, handed out ``n`` rows at a time (zero-copy slices)."""
 
     def __init__(self, batches: Iterator[pa.RecordBatch], session: Session | None,
-                 notices: Callable[[], list[str]] | None = None) -> None:
+                 notices: Callable[[], list[str]] | None = None, statement: str = "") -> None:
         self._it: Iterator[pa.RecordBatch] | None = batches
+        self._statement = statement  # named in the log if fetching its rows fails internally
         self._head: pa.RecordBatch | None = None
         self._session = session
         self._notices = notices
@@ -126,7 +126,7 @@ class RowSource:
         except Exception as ex:
             self._it = None
             self._session.check_cancel()
-            raise from_engine(ex, None) from None
+            raise engine_error(ex, None, self._statement) from None
 
     def close(self) -> None:
         close = getattr(self._it, "close", None)
@@ -591,7 +591,7 @@ class Session:
             return Result(_command_tag(text, cur.rowcount))
         columns = [Column(d[0], P.hive_type_oid(str(d[1]))) for d in cur.description]
         columns = self._origins(tr.sql, columns)
-        return Result("SELECT", columns, RowSource(cur.fetch_arrow_batches(), self,
+        return Result("SELECT", columns, RowSource(cur.fetch_arrow_batches(), self, statement=text,
                                                    notices=lambda: [text for _, text in cur.messages]),
                       count_in_tag=True)
 
@@ -617,7 +617,8 @@ class Session:
             remote.close()
             return Result(_command_tag(text, -1))
         columns = self._origins(text, [Column(name, P.hive_type_oid(type_)) for name, type_ in described])
-        return Result("SELECT", columns, RowSource(_RemoteRows(remote, self), self, notices=lambda: remote.warnings),
+        return Result("SELECT", columns, RowSource(_RemoteRows(remote, self), self, notices=lambda: remote.warnings,
+                                                   statement=text),
                       count_in_tag=True, detached=True)
 
     @contextlib.contextmanager

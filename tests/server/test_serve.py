@@ -42,6 +42,7 @@ def test_refuses_to_start_without_authentication(tmp_path: Path) -> None:
     (["--workers", "-1"], "workers must be 0 or more"),
     (["--set", "lamna.workers=many"], "lamna.workers must be a whole number"),
     (["--set", "lamna.workers.nice=40"], "lamna.workers.nice must be between 0 and 19"),
+    (["--workers", "1", "--set", "lamna.workers=2"], "--workers 1 and --set lamna.workers=2 disagree"),
 ])
 def test_refuses_to_start_with_bad_worker_settings(tmp_path: Path, args: list[str], message: str) -> None:
     proc = subprocess.run([sys.executable, "-m", "server.main", "--trust", "--port", "0",

@@ -16,7 +16,7 @@ import pyarrow.acero as ac
 import pyarrow.compute as pc
 
 from planner import types as T
-from planner.evaluate import evaluate, evaluate_array, evaluate_predicate
+from planner.evaluate import evaluate_array, evaluate_predicate
 from planner.expressions import ColumnRef, Expr, has_subquery, walk
 from planner.physical import aggregate_functions as AF
 from planner.physical import memory
@@ -152,31 +152,13 @@ def _typed_and_filtered(raw: pa.RecordBatch, spec: ScanSpec, filtered_keys: froz
     others are cast after, on the rows left: a point query over a cached block decodes
     one row of its dictionary columns, not the block's."""
     pairs = list(zip(spec.fields, spec.schema))
-    late = [i for i, (name, f) in enumerate(pairs) if f.name not in filtered_keys and raw.column(name).type != f.type]
-    if not spec.filters or not filtered_keys or not late:
-        out = pa.RecordBatch.from_arrays([_as_type(raw.column(name), f) for name, f in pairs], schema=spec.schema)
-        for cond in spec.filters:
-            out = evaluate_predicate(cond, out)
-        return out
-    early = [i for i in range(len(pairs)) if i not in late]
-    keyed = pa.RecordBatch.from_arrays([_as_type(raw.column(pairs[i][0]), pairs[i][1]) for i in early],
-                                       names=[pairs[i][1].name for i in early])
-    rest = pa.RecordBatch.from_arrays([raw.column(pairs[i][0]) for i in late], names=[str(i) for i in late])
+    out = pa.RecordBatch.from_arrays(
+        [raw.column(name) if filtered_keys and f.name not in filtered_keys else _as_type(raw.column(name), f)
+         for name, f in pairs], names=[f.name for _, f in pairs])
     for cond in spec.filters:
-        mask = evaluate(cond, keyed)
-        if isinstance(mask, pa.Scalar):
-            if mask.is_valid and mask.as_py():
-                continue
-            keyed, rest = keyed.slice(0, 0), rest.slice(0, 0)
-            break
-        keyed = keyed.filter(mask, null_selection_behavior="drop")
-        rest = rest.filter(mask, null_selection_behavior="drop")
-    arrays: list[pa.Array] = [None] * len(pairs)  # type: ignore[list-item]
-    for j, i in enumerate(early):
-        arrays[i] = keyed.column(j)
-    for j, i in enumerate(late):
-        arrays[i] = _as_type(rest.column(j), pairs[i][1])
-    return pa.RecordBatch.from_arrays(arrays, schema=spec.schema)
+        out = evaluate_predicate(cond, out)
+    return pa.RecordBatch.from_arrays([_as_type(out.column(i), f) for i, (_, f) in enumerate(pairs)],
+                                      schema=spec.schema)
 
 
 def _as_type(a: pa.Array, f: pa.Field) -> pa.Array:

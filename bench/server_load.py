@@ -73,18 +73,6 @@ class Level:
     server_cpu_s: float = 0.0
 
 
-class _InFlight:
-    """How many TPC-H queries are running right now (across client threads)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.count = 0
-
-    def add(self, n: int) -> None:
-        with self._lock:
-            self.count += n
-
-
 def _rss_mb(pid: int) -> float | None:
     """Resident memory of the server and its worker and query processes (its descendants)."""
     total, found = 0.0, False
@@ -229,8 +217,9 @@ def _client(dsn: str, database: str, long_role: bool, queries: list[str], custom
             level.errors.append(f"connect: {ex}"[:200])
 
 
-class _SharedInFlight:
-    """``_InFlight`` across client processes (a counter in shared memory)."""
+class _InFlight:
+    """How many TPC-H queries are running right now, across client threads and
+    processes (a counter in shared memory)."""
 
     def __init__(self, value: Any) -> None:
         self._value = value
@@ -247,10 +236,10 @@ class _SharedInFlight:
 def _client_group(dsn: str, database: str, indices: list[int], long_clients: int, queries: list[str],
                   customers: int, stop: float, started: float, think: float, clients: int, in_flight: Any,
                   results: Any) -> None:
-    """One client process: its share of the clients as threads; what they measured goes
-    back on ``results``."""
+    """One group of clients (a client process, or the one thread that runs them all in
+    this process), each a thread; what they measured goes back on ``results``."""
     level = Level(clients, long_clients, stop - started, started=started)
-    lock, shared = threading.Lock(), _SharedInFlight(in_flight)
+    lock, shared = threading.Lock(), _InFlight(in_flight)
     threads = [threading.Thread(target=_client, args=(dsn, database, i < long_clients, queries, customers, stop,
                                                      level, lock, shared, 1000 * clients + i, think))
                for i in indices]
@@ -269,31 +258,27 @@ def run_level(dsn: str, database: str, clients: int, long_share: float, duration
     long_clients = max(1, round(clients * long_share)) if queries and long_share > 0 else 0
     level = Level(clients, long_clients, duration)
     stop = level.started + duration
-    if processes <= 1:
-        lock, in_flight = threading.Lock(), _InFlight()
-        runners: list[Any] = [threading.Thread(target=_client, args=(
-            dsn, database, i < long_clients, queries, customers, stop, level, lock, in_flight, 1000 * clients + i,
-            think)) for i in range(clients)]
-        results = None
+    groups = max(1, min(processes, clients))
+    if groups == 1:  # the clients as threads of this process
+        counter, results, runner = multiprocessing.Value("i", 0), queue.Queue(), threading.Thread
     else:
         ctx = multiprocessing.get_context("spawn")
-        counter, results = ctx.Value("i", 0), ctx.Queue()
-        runners = [ctx.Process(target=_client_group, args=(
-            dsn, database, list(range(clients))[k::processes], long_clients, queries, customers, stop, level.started,
-            think, clients, counter, results)) for k in range(min(processes, clients))]
+        counter, results, runner = ctx.Value("i", 0), ctx.Queue(), ctx.Process
+    runners = [runner(target=_client_group, args=(
+        dsn, database, list(range(clients))[k::groups], long_clients, queries, customers, stop, level.started,
+        think, clients, counter, results)) for k in range(groups)]
     cpu_before = _cpu_s(server_pid)
     for r in runners:
         r.start()
     parts = []
-    while any(r.is_alive() for r in runners) or (results is not None and len(parts) < len(runners)):
+    while any(r.is_alive() for r in runners) or len(parts) < len(runners):
         rss = _rss_mb(server_pid)
         if rss is not None:
             level.rss_mb.append(round(rss, 1))
         level.load.append(os.getloadavg()[0])
-        if results is not None:
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    parts.append(results.get_nowait())
+        with contextlib.suppress(queue.Empty):
+            while True:
+                parts.append(results.get_nowait())
         time.sleep(1)
     for r in runners:
         r.join()

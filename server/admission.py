@@ -42,8 +42,7 @@ class Slot:
 
 class Admission:
     def __init__(self, slots: int) -> None:
-        if slots < 1:
-            raise ValueError("max_queries must be at least 1")
+        """``slots`` per place (at least 1: the server's configuration checks it)."""
         self._semaphores = {place: threading.Semaphore(slots) for place in Place}
 
     def enter(self, place: Place, check_cancel: Callable[[], None]) -> Slot:

@@ -19,12 +19,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-_Item = tuple[Callable[..., Any], tuple[Any, ...], Callable[[BaseException | None, Any], None]] | None
+#: a call, and the loop and future awaiting it (None, None: nobody waits)
+_Item = tuple[Callable[..., Any], tuple[Any, ...], asyncio.AbstractEventLoop | None, asyncio.Future[Any] | None]
 
 
 class Worker:
     def __init__(self, name: str) -> None:
-        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -33,31 +34,28 @@ class Worker:
             item = self._queue.get()
             if item is None:
                 return
-            fn, args, done = item
+            fn, args, loop, future = item
+            if future is not None and future.cancelled():
+                continue  # its caller stopped waiting (a statement queued when the server shut down)
             try:
-                result = fn(*args)
+                result, error = fn(*args), None
             except BaseException as ex:  # handed to whoever waits for the call
-                done(ex, None)
-            else:
-                done(None, result)
+                result, error = None, ex
+            if loop is not None and future is not None and not loop.is_closed():
+                try:
+                    loop.call_soon_threadsafe(_settle, future, error, result)
+                except RuntimeError:  # closed meanwhile: the server is gone, nobody waits
+                    pass
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` on the thread, after what is queued; nobody waits for it."""
-        self._queue.put((fn, args, _ignored))
+        self._queue.put((fn, args, None, None))
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` run on the thread; its result or exception, here."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-
-        def done(ex: BaseException | None, result: Any) -> None:
-            if not loop.is_closed():
-                try:
-                    loop.call_soon_threadsafe(_settle, future, ex, result)
-                except RuntimeError:  # closed meanwhile: the server is gone, nobody waits
-                    pass
-
-        self._queue.put((_unless_cancelled(future, fn), args, done))
+        self._queue.put((fn, args, loop, future))
         return await future
 
     def stop(self) -> None:
@@ -65,22 +63,10 @@ class Worker:
         self._queue.put(None)
 
 
-def _settle(future: asyncio.Future[Any], ex: BaseException | None, result: Any) -> None:
+def _settle(future: asyncio.Future[Any], error: BaseException | None, result: Any) -> None:
     if future.cancelled():  # the awaiting coroutine was cancelled (server shutting down)
         return
-    if ex is not None:
-        future.set_exception(ex)
+    if error is not None:
+        future.set_exception(error)
     else:
         future.set_result(result)
-
-
-def _ignored(ex: BaseException | None, result: Any) -> None:
-    pass
-
-
-def _unless_cancelled(future: asyncio.Future[Any], fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``fn``, skipped if its caller stopped waiting before the thread reached it (a
-    statement queued behind another when the server shut down must not start)."""
-    def call(*args: Any) -> Any:
-        return None if future.cancelled() else fn(*args)
-    return call

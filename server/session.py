@@ -412,7 +412,7 @@ class Session:
         if portal.result is None:
             portal.result = self._execute(portal.command, portal.sql_text)
         elif portal.result.rows is not None:
-            self._admit(Place.QUERY_PROCESSES if portal.result.detached else Place.SERVER)
+            self._admit(_place_of(portal.result))
         return portal.result
 
     def _execute(self, command: Command, text: str) -> Result:
@@ -532,7 +532,7 @@ class Session:
         cursor = self.portals.get(name)
         if cursor is None or cursor.result is None or cursor.result.rows is None:
             raise PgError(INVALID_CURSOR_NAME, f'cursor "{name}" does not exist')
-        self._admit(Place.QUERY_PROCESSES if cursor.result.detached else Place.SERVER)
+        self._admit(_place_of(cursor.result))
         source = cursor.result.rows
         limit = count if count is not None else 1 << 62
 
@@ -702,6 +702,11 @@ def _returns_rows(command: Command) -> bool:
             word = text.lstrip(" \t\r\n(").split(None, 1)[0].lower() if text.strip(" \t\r\n(") else ""
             return word in ("select", "with", "values", "show", "describe", "desc", "explain", "table")
     return False
+
+
+def _place_of(result: Result) -> Place:
+    """Where a started query's rows come from, for its slot (``server.admission``)."""
+    return Place.QUERY_PROCESSES if result.detached else Place.SERVER
 
 
 def _table_result(tag: str, table: pa.Table) -> Result:
